@@ -1,0 +1,150 @@
+"""The `edgeloop` command: serve, api, grpc, worker, migrate, bots, keys, status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from core.errors import EdgeloopError
+from core.services import bots as bot_service
+from core.services import status as status_service
+from core.services.context import ServiceContext
+from core.settings import Settings
+from core.store.db import ensure_migrated, upgrade
+
+app = typer.Typer(help="edgeloop: learning-as-a-service for trading bots.", no_args_is_help=True)
+bots_app = typer.Typer(help="Manage bots.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(bots_app, name="bots")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"edgeloop: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment plus CLI flags; one clear line and exit 1 if they are invalid."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"invalid setting EDGELOOP_{str(first['loc'][0]).upper()}: {first['msg']}")
+        raise
+
+
+def _with_ctx(settings: Settings, fn: Callable[[ServiceContext], Awaitable[T]], *, migrated: bool = True) -> T:
+    async def main() -> T:
+        ctx = ServiceContext.create(settings)
+        try:
+            if migrated:
+                await ensure_migrated(ctx.engine)
+            return await fn(ctx)
+        finally:
+            await ctx.close()
+
+    try:
+        return asyncio.run(main())
+    except EdgeloopError as exc:
+        _fail(exc.detail)
+        raise
+    except OSError as exc:
+        _fail(f"cannot reach the database: {exc}")
+        raise
+
+
+def check_database(settings: Settings) -> None:
+    """Exit with one line unless the database is reachable and migrated."""
+
+    async def _noop(_: ServiceContext) -> None:
+        return None
+
+    _with_ctx(settings, _noop)
+
+
+Host = Annotated[str | None, typer.Option(help="Bind address (env EDGELOOP_HOST).")]
+Port = Annotated[int | None, typer.Option(help="Port (env EDGELOOP_PORT).")]
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema (alembic upgrade head)."""
+    settings = load_settings()
+    try:
+        asyncio.run(upgrade(settings.database_url))
+    except OSError as exc:
+        _fail(f"cannot reach the database: {exc}")
+    typer.echo("database is at the latest revision")
+
+
+@app.command()
+def api(host: Host = None, port: Port = None) -> None:
+    """Run the REST API (jobs go to arq when EDGELOOP_REDIS_URL is set, else run in-process)."""
+    import uvicorn
+
+    from api.rest.app import create_app
+
+    settings = load_settings(host=host, port=port)
+    check_database(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                proxy_headers=True)
+
+
+@bots_app.command("create")
+def bots_create(
+    bot_id: Annotated[str, typer.Argument(metavar="ID", help="Bot id: [a-z0-9][a-z0-9_-]{0,62}")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a bot and print its API key (shown once)."""
+    created = _with_ctx(
+        load_settings(), lambda ctx: bot_service.create_bot(ctx, bot_service.CLI_PRINCIPAL, bot_id, name, None)
+    )
+    typer.echo(f"bot {created.id} created (key id {created.key_id}); its API key, shown once:", err=True)
+    typer.echo(created.api_key)
+
+
+@keys_app.command("create")
+def keys_create(admin: Annotated[bool, typer.Option("--admin", help="Create an admin key.")] = False) -> None:
+    """Create an admin key and print it (shown once). Bot keys: POST /v1/bots/{bot}/keys."""
+    if not admin:
+        _fail("only `keys create --admin` is available here; bot keys come from `bots create` or the API")
+    created = _with_ctx(load_settings(), bot_service.create_admin_key)
+    typer.echo(f"admin key created (key id {created.key_id}); shown once:", err=True)
+    typer.echo(created.api_key)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Print the /v1/status summary."""
+    result = _with_ctx(load_settings(), lambda ctx: status_service.get_status(ctx, bot_service.CLI_PRINCIPAL))
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(), indent=2))
+        return
+    hb = result.worker_heartbeat_age_s
+    typer.echo(f"edgeloop {result.version}  queue={result.queue}  "
+               f"worker heartbeat={'never' if hb is None else f'{hb:.0f}s ago'}")
+    if not result.bots:
+        typer.echo("no bots yet: `edgeloop bots create ID`")
+    for bot in result.bots:
+        ev = bot.events
+        typer.echo(f"- {bot.id}: params v{bot.current_version}, watermark {bot.watermark or 'none'}, "
+                   f"{ev['signals']} signals, {ev['trades']} trades, {ev['prices']} marks")
+        for kind, cycle in sorted(bot.last_cycles.items()):
+            typer.echo(f"    last {kind} cycle: {cycle.status} ({cycle.finished_at or 'not finished'})")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""RFC 9457 problem+json: every error leaves the REST API through here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from api.errors import HTTP_STATUS
+from core.errors import EdgeloopError, FieldError
+
+log = logging.getLogger("edgeloop.api")
+
+PROBLEM_TYPE = "https://edgeloop.dev/problems/"
+
+
+class ProblemFieldError(BaseModel):
+    index: int | None = Field(None, description="0-based position of the event in the batch (NDJSON: the line).")
+    loc: str = Field(..., description="Field path inside the event or body.", examples=["components.ofi"])
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable snake_case `code`."""
+
+    type: str = Field(..., examples=["https://edgeloop.dev/problems/invalid_events"])
+    title: str = Field(..., examples=["Invalid events"])
+    status: int = Field(..., examples=[422])
+    detail: str = Field(..., examples=["1 of 500 events are invalid; nothing was stored"])
+    code: str = Field(..., examples=["invalid_events"])
+    errors: list[ProblemFieldError] | None = None
+
+
+def problem_response(
+    status: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail,
+                            "code": code}
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="edgeloop"'}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
+
+
+async def _edgeloop_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EdgeloopError)
+    return problem_response(HTTP_STATUS[exc.kind], exc.code, exc.title, exc.detail, exc.errors)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:] if loc[0] == "body" else loc
+        errors.append(FieldError(loc=".".join(loc), msg=str(err["msg"])))
+    names = ", ".join(e.loc for e in errors)
+    return problem_response(422, "invalid_request", "Invalid request", f"bad field(s): {names}", errors)
+
+
+_HTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 400: "invalid_body", 413: "body_too_large"}
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    title = code.replace("_", " ").capitalize()
+    return problem_response(exc.status_code, code, title, str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "internal_error", "Internal error", "The server failed; the error was logged.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(EdgeloopError, _edgeloop_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": desc}
+    for status, desc in {
+        401: "Missing or invalid API key.",
+        404: "Unknown bot or resource (also another bot's resource).",
+        422: "Invalid input; `errors` names each bad field.",
+    }.items()
+}

@@ -1,0 +1,1 @@
+"""Pydantic models shared by every door: events, config, param documents, errors."""

@@ -1,0 +1,94 @@
+"""Per-bot learning configuration (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.schemas.duration import Duration, duration_seconds
+
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class Schedule(BaseModel):
+    """When the learning jobs of one bot run (UTC)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Run scheduled jobs for this bot at all.")
+    resolve_every: Duration = Field("10m", description="Interval of outcome resolution.")
+    continuous_every: Duration = Field("12h", description="Interval of continuous cycles.")
+    comprehensive_at: str = Field("07:00", description="Daily UTC time (HH:MM) of the comprehensive cycle.")
+
+    @field_validator("comprehensive_at")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("must be a UTC time of day written HH:MM, e.g. '07:00'")
+        return value
+
+
+class LearningConfig(BaseModel):
+    """Everything a bot can tune about how it learns. Defaults are the documented ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizons: list[Duration] = Field(
+        default_factory=lambda: ["1m", "5m", "15m", "30m", "1h"],
+        min_length=1,
+        max_length=12,
+        description="Horizons at which each signal's outcome is measured.",
+    )
+    min_outcomes: int = Field(
+        50, ge=2, le=1_000_000, description="Resolved outcomes of a component at a horizon before its weight may move."
+    )
+    min_t: float = Field(3.0, gt=0, le=100, description="|t| that counts as significant.")
+    max_step: float = Field(
+        0.20, gt=0, le=1.0, description="Largest relative change of any weight or multiplier in one cycle."
+    )
+    weight_bounds: tuple[float, float] = Field((0.05, 5.0), description="Lowest and highest weight a cycle may set.")
+    lookback: Duration = Field("7d", description="Window, counted back from the bot's watermark, that cycles read.")
+    combo_min_trades: int = Field(20, ge=1, description="Trades of a symbol+direction before it may be blocked.")
+    combo_max_win_rate: float = Field(0.40, gt=0, lt=1, description="Win rate below which a combo may be blocked.")
+    conviction_buckets: list[float] = Field(
+        default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0],
+        min_length=2,
+        max_length=21,
+        description="Edges of the conviction buckets used by sizing and the conviction gate.",
+    )
+    auto_apply: bool = Field(True, description="false = apprentice mode: cycles only propose, an admin applies.")
+    schedule: Schedule = Field(default_factory=Schedule, description="When scheduled jobs run.")
+
+    @field_validator("horizons")
+    @classmethod
+    def _distinct_horizons(cls, value: list[str]) -> list[str]:
+        seconds = [duration_seconds(h) for h in value]
+        if len(set(seconds)) != len(seconds):
+            raise ValueError("horizons must be distinct")
+        return [h for _, h in sorted(zip(seconds, value, strict=True))]
+
+    @field_validator("weight_bounds")
+    @classmethod
+    def _bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not (0 < low <= 1.0 <= high):
+            raise ValueError("weight_bounds must be [low, high] with 0 < low <= 1 <= high")
+        return value
+
+    @field_validator("conviction_buckets")
+    @classmethod
+    def _edges(cls, value: list[float]) -> list[float]:
+        if value[0] != 0.0 or value[-1] != 1.0:
+            raise ValueError("conviction_buckets must start at 0 and end at 1")
+        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("conviction_buckets must be strictly increasing")
+        return value
+
+    def horizon_seconds(self) -> list[int]:
+        """The horizons in seconds, ascending."""
+        return [duration_seconds(h) for h in self.horizons]
+
+    def lookback_seconds(self) -> int:
+        """The lookback window in seconds."""
+        return duration_seconds(self.lookback)

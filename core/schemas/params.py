@@ -1,0 +1,98 @@
+"""The param document a bot fetches (DESIGN.md section 7) and the defaults of version 1."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.schemas.config import LearningConfig
+
+ParamSource = Literal["default", "cycle", "rollback", "manual"]
+
+DEFAULT_HOLD_TARGET_S = 900
+DEFAULT_HOLD_MAX_S = 3600
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConvictionGate(_Strict):
+    min_conviction: float = Field(0.0, ge=0.0, le=1.0, description="Signals below this conviction are not traded.")
+
+
+class FeeGate(_Strict):
+    min_expected_edge_bps: float = Field(0.0, description="Signals expecting less edge than this (bps) are not traded.")
+
+
+class Gates(_Strict):
+    conviction: ConvictionGate = Field(default_factory=ConvictionGate)
+    fee: FeeGate = Field(default_factory=FeeGate)
+
+
+class SizingBucket(_Strict):
+    min_conviction: float = Field(..., ge=0.0, le=1.0)
+    max_conviction: float = Field(..., ge=0.0, le=1.0)
+    multiplier: float = Field(1.0, gt=0.0, description="Position size multiplier for signals in this bucket.")
+
+
+class Sizing(_Strict):
+    buckets: list[SizingBucket] = Field(default_factory=list)
+
+
+class BlockedCombo(_Strict):
+    symbol: str
+    direction: Literal["long", "short"]
+    since: str = Field(..., description="RFC 3339 time (event time) the combo was blocked.")
+    reason: str
+    trades: int
+    win_rate: float
+    pnl: float
+
+
+class Allocation(_Strict):
+    strategies: dict[str, float] = Field(default_factory=dict, description="Capital fraction per strategy; sums to 1.")
+    symbols: dict[str, float] = Field(default_factory=dict, description="Capital fraction per symbol; sums to 1.")
+
+
+class HoldPolicy(_Strict):
+    target_s: int = Field(..., ge=1, description="Seconds to hold a position before considering an exit.")
+    max_s: int = Field(..., ge=1, description="Seconds after which the position is closed.")
+
+
+class HoldTime(_Strict):
+    default: HoldPolicy = Field(default_factory=lambda: HoldPolicy(target_s=DEFAULT_HOLD_TARGET_S, max_s=DEFAULT_HOLD_MAX_S))
+    by_strategy: dict[str, HoldPolicy] = Field(default_factory=dict)
+
+
+class ParamSections(_Strict):
+    """The learned part of a document: what cycles change and rollbacks copy."""
+
+    default_weight: float = Field(1.0, description="Weight of any component not listed in `weights`.")
+    weights: dict[str, float] = Field(default_factory=dict, description="Weight per signal component (> 0).")
+    signal_horizons: dict[str, str] = Field(default_factory=dict, description="Horizon where each component's EV is best.")
+    gates: Gates = Field(default_factory=Gates)
+    sizing: Sizing = Field(default_factory=Sizing)
+    blocked_combos: list[BlockedCombo] = Field(default_factory=list)
+    allocation: Allocation = Field(default_factory=Allocation)
+    hold_time: HoldTime = Field(default_factory=HoldTime)
+
+
+class ParamDocument(ParamSections):
+    """One immutable version of a bot's parameters."""
+
+    bot_id: str
+    version: int = Field(..., ge=1, description="+1 per change; 1 = defaults.")
+    created_at: str = Field(..., description="RFC 3339 wall-clock time the version was made.")
+    source: ParamSource
+    cycle_id: str | None = None
+
+
+def default_sections(config: LearningConfig) -> ParamSections:
+    """The sections of version 1: neutral weights, open gates, flat sizing over the configured buckets."""
+    edges = config.conviction_buckets
+    buckets = [
+        SizingBucket(min_conviction=lo, max_conviction=hi, multiplier=1.0) for lo, hi in zip(edges, edges[1:], strict=False)
+    ]
+    return ParamSections(sizing=Sizing(buckets=buckets))

@@ -1,0 +1,77 @@
+"""What services return and adapters render: bots, keys, versions, audit entries, pages."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page; null on the last page.")
+
+
+class BotRead(BaseModel):
+    id: str = Field(..., examples=["alpha-1"])
+    name: str = Field(..., examples=["Alpha momentum bot"])
+    config: dict[str, Any] = Field(..., description="The bot's learning config (every field, defaults filled in).")
+    created_at: str
+    current_version: int = Field(..., description="Version of the param document bots are served now.")
+    watermark: str | None = Field(None, description="Latest event time the bot has sent (event time 'now').")
+
+
+class BotCreated(BotRead):
+    api_key: str = Field(..., description="The bot's API key. Shown once; only its hash is stored.")
+    key_id: str
+
+
+class KeyCreated(BaseModel):
+    key_id: str
+    bot_id: str | None
+    scope: str
+    api_key: str = Field(..., description="Shown once; only its hash is stored.")
+    created_at: str
+
+
+class IngestResult(BaseModel):
+    accepted: int = Field(..., description="Events stored by this request.")
+    duplicates: int = Field(..., description="Events already stored (same event_id, or same symbol+ts for marks).")
+
+
+class VersionInfo(BaseModel):
+    version: int
+    created_at: str
+    source: str
+    cycle_id: str | None
+
+
+class DiffEntry(BaseModel):
+    path: str = Field(..., examples=["weights.ofi"])
+    old: Any = None
+    new: Any = None
+
+
+class AuditRead(BaseModel):
+    id: int
+    bot_id: str | None
+    at: str
+    actor: str = Field(..., description="Key id that did it ('admin_token', a key id, or 'system' for scheduled jobs).")
+    action: str = Field(..., examples=["cycle_applied"])
+    detail: dict[str, Any]
+
+
+class BotCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    id: str = Field(..., description="Bot id: [a-z0-9][a-z0-9_-]{0,62}", examples=["alpha-1"])
+    name: str | None = Field(None, max_length=200, description="Display name (defaults to the id).")
+    config: dict[str, Any] | None = Field(None, description="Learning config; omitted fields take their defaults.")
+
+
+class RollbackCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    version: int = Field(..., ge=1, description="The version whose sections the new version copies.")

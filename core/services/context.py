@@ -1,0 +1,82 @@
+"""What every service call needs, built once per process (API, gRPC server, worker, CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.settings import Settings
+from core.store.db import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from core.services.auth import Principal
+    from core.services.params import CurrentParams
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class JobQueue(Protocol):
+    """Where cycles and resolution jobs go: arq on Redis, or the embedded in-process runner."""
+
+    backend: str
+
+    async def enqueue_cycle(self, bot_id: str, cycle_id: str) -> None: ...
+
+    async def enqueue_resolve(self, bot_id: str) -> None: ...
+
+
+class VersionNotifier:
+    """Wakes long-polls in this process as soon as a version is made here.
+
+    Other processes' versions are seen by the DB poll the long-poll also runs.
+    """
+
+    def __init__(self) -> None:
+        self._cond: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def notify(self) -> None:
+        cond = self._condition()
+        async with cond:
+            cond.notify_all()
+
+    async def wait(self, timeout: float) -> None:
+        cond = self._condition()
+        async with cond:
+            try:
+                await asyncio.wait_for(cond.wait(), timeout)
+            except TimeoutError:
+                pass
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], int] = wall_clock_ms
+    started_at_ms: int = field(default_factory=wall_clock_ms)
+    jobs: JobQueue | None = None
+    notifier: VersionNotifier = field(default_factory=VersionNotifier)
+    # In-process caches; see core/services/params.py and auth.py for their rules.
+    params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
+    auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings) -> ServiceContext:
+        engine = make_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,35 @@
+"""Opaque cursors for list endpoints (``?limit=`` default 50, max 500)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from core.errors import FieldError, invalid
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def encode_cursor(key: str | int) -> str:
+    return base64.urlsafe_b64encode(str(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid("invalid_cursor", "Invalid cursor", "cursor is not one this API returned",
+                      [FieldError(loc="cursor", msg="not a cursor returned by this API")]) from None
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise invalid("invalid_cursor", "Invalid cursor", "cursor is not one this API returned",
+                      [FieldError(loc="cursor", msg="not a cursor returned by this API")])
+    return int(raw)

@@ -1,0 +1,184 @@
+"""Param documents: the current one (cached), past versions, diffs, rollback, and making new versions.
+
+Caching rule: each process keeps the serialized current document per bot, keyed by version.
+A request trusts the cached version for ``params_cache_ttl_s`` seconds (default 1 s) and then
+asks the DB for ``bots.current_version`` only (one indexed primary-key read); the document
+itself is re-read only when the version changed. A version made in this process updates the
+cache at once, so a bot polling every second costs at most one tiny query per second per replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import FieldError, conflict, invalid, not_found
+from core.schemas.params import ParamDocument, ParamSections
+from core.schemas.resources import DiffEntry, Page, VersionInfo
+from core.schemas.timefmt import ms_to_rfc3339
+from core.services.auth import Principal, require_admin, require_bot
+from core.services.context import ServiceContext
+from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
+from core.store import repos
+
+POLL_INTERVAL_S = 0.5
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "weights": ("weights", "default_weight", "signal_horizons"),
+    "gates": ("gates",),
+    "sizing": ("sizing",),
+    "blocked-combos": ("blocked_combos",),
+    "allocation": ("allocation",),
+    "hold-time": ("hold_time",),
+}
+
+
+@dataclass(frozen=True)
+class CurrentParams:
+    version: int
+    body: bytes  # the document, serialized once per version
+    document: dict[str, Any]
+
+    def section(self, name: str) -> dict[str, Any]:
+        return {"version": self.version, **{key: self.document[key] for key in SECTIONS[name]}}
+
+
+async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -> CurrentParams:
+    now = time.monotonic()
+    cached = ctx.params_cache.get(bot_id)
+    if cached is not None and now - cached[0] < max_age_s:
+        return cached[1]
+    async with ctx.sessions() as session:
+        version = await repos.current_version(session, bot_id)
+        if version is None:
+            ctx.params_cache.pop(bot_id, None)
+            raise not_found("bot", bot_id)
+        if cached is not None and cached[1].version == version:
+            current = cached[1]
+        else:
+            document = await repos.get_version_document(session, bot_id, version)
+            assert document is not None, "bots.current_version points at a missing version"
+            current = CurrentParams(version, orjson.dumps(document), document)
+    ctx.params_cache[bot_id] = (now, current)
+    return current
+
+
+async def get_current_params(ctx: ServiceContext, principal: Principal, bot_id: str) -> CurrentParams:
+    require_bot(principal, bot_id)
+    return await _load_current(ctx, bot_id, max_age_s=ctx.settings.params_cache_ttl_s)
+
+
+async def wait_for_newer(
+    ctx: ServiceContext, principal: Principal, bot_id: str, known_version: int, wait_s: float
+) -> CurrentParams:
+    """Long-poll: return as soon as a version newer than ``known_version`` exists, or the current one after
+    ``wait_s``. Versions made in this process wake it at once; other replicas' are seen by a DB poll every 0.5 s."""
+    require_bot(principal, bot_id)
+    current = await _load_current(ctx, bot_id, max_age_s=0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while current.version <= known_version:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        await ctx.notifier.wait(min(remaining, POLL_INTERVAL_S))
+        current = await _load_current(ctx, bot_id, max_age_s=0)
+    return current
+
+
+async def _document(ctx: ServiceContext, bot_id: str, version: int) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        if await repos.current_version(session, bot_id) is None:
+            raise not_found("bot", bot_id)
+        document = await repos.get_version_document(session, bot_id, version)
+    if document is None:
+        raise not_found("version", str(version))
+    return document
+
+
+async def get_version(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> dict[str, Any]:
+    require_bot(principal, bot_id)
+    return await _document(ctx, bot_id, version)
+
+
+async def list_versions(
+    ctx: ServiceContext, principal: Principal, bot_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[VersionInfo]:
+    require_bot(principal, bot_id)
+    async with ctx.sessions() as session:
+        if await repos.current_version(session, bot_id) is None:
+            raise not_found("bot", bot_id)
+        items = await repos.list_versions(session, bot_id, before=decode_int_cursor(cursor), limit=limit + 1)
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if more else None)
+
+
+async def diff_versions(
+    ctx: ServiceContext, principal: Principal, bot_id: str, from_version: int, to_version: int
+) -> list[DiffEntry]:
+    """Every leaf that differs between two versions, as ``{path, old, new}``."""
+    from core.learn.diff import diff_sections  # TEMP until core/learn lands
+
+    require_bot(principal, bot_id)
+    old = ParamSections.model_validate(_sections(await _document(ctx, bot_id, from_version)))
+    new = ParamSections.model_validate(_sections(await _document(ctx, bot_id, to_version)))
+    return [DiffEntry(**entry) for entry in diff_sections(old, new)]
+
+
+def _sections(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: document[key] for key in ParamSections.model_fields}
+
+
+async def commit_version(
+    ctx: ServiceContext, session: AsyncSession, bot_id: str, sections: ParamSections, *, source: str,
+    cycle_id: str | None, now_ms: int, expect_version: int | None = None,
+) -> ParamDocument:
+    """Write the next version inside the caller's transaction (the bot row is locked, so versions never race).
+
+    With ``expect_version``, refuses (409) when the current version moved on since the proposal was made.
+    """
+    bot = await repos.get_bot(session, bot_id, for_update=True)
+    if bot is None:
+        raise not_found("bot", bot_id)
+    if expect_version is not None and bot.current_version != expect_version:
+        raise conflict("stale_proposal", "Stale proposal",
+                       f"proposal was made against version {expect_version}, current is {bot.current_version}")
+    version = bot.current_version + 1
+    document = ParamDocument(bot_id=bot_id, version=version, created_at=ms_to_rfc3339(now_ms), source=source,
+                             cycle_id=cycle_id, **sections.model_dump())
+    await repos.add_version(session, bot_id=bot_id, version=version, created_at=now_ms, source=source,
+                            cycle_id=cycle_id, document=document.model_dump(mode="json"))
+    bot.current_version = version
+    await session.flush()
+    return document
+
+
+async def version_committed(ctx: ServiceContext, bot_id: str) -> None:
+    """Call after the commit that made a version: drop the stale cache entry and wake local long-polls."""
+    ctx.params_cache.pop(bot_id, None)
+    await ctx.notifier.notify()
+
+
+async def rollback(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> ParamDocument:
+    """A new version whose sections copy ``version``'s, ``source: "rollback"``."""
+    require_admin(principal, bot_id)
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        if await repos.current_version(session, bot_id) is None:
+            raise not_found("bot", bot_id)
+        old = await repos.get_version_document(session, bot_id, version)
+        if old is None:
+            raise invalid("unknown_version", "Unknown version", f"bot {bot_id!r} has no version {version}",
+                          [FieldError(loc="version", msg=f"no version {version}")])
+        document = await commit_version(ctx, session, bot_id, ParamSections.model_validate(_sections(old)),
+                                        source="rollback", cycle_id=None, now_ms=now)
+        await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="rollback",
+                              detail={"to_version": version, "new_version": document.version})
+    await version_committed(ctx, bot_id)
+    return document

@@ -1,0 +1,67 @@
+"""`/v1/status`: what the service is and how each bot's learning loop is doing."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from core import __version__
+from core.schemas.timefmt import ms_to_rfc3339
+from core.services.auth import Principal
+from core.services.context import ServiceContext
+from core.store import repos
+
+
+class CycleSummary(BaseModel):
+    cycle_id: str
+    status: str
+    finished_at: str | None
+
+
+class BotStatus(BaseModel):
+    id: str
+    current_version: int
+    watermark: str | None
+    events: dict[str, int] = Field(..., description="Stored signals, trades and price marks.")
+    last_cycles: dict[str, CycleSummary] = Field(..., description="Latest cycle of each kind.")
+
+
+class StatusRead(BaseModel):
+    version: str = Field(..., description="edgeloop version.")
+    uptime_s: float
+    queue: str = Field(..., description="`arq` (Redis + workers) or `embedded` (in-process jobs).")
+    worker_heartbeat_age_s: float | None = Field(None, description="Seconds since a worker last reported; null: never.")
+    bots: list[BotStatus]
+
+
+async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
+    """Service summary; a bot key sees only its own bot."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        ids = await repos.all_bot_ids(session) if principal.is_admin else [principal.bot_id or ""]
+        heartbeat = await repos.last_heartbeat(session)
+        bots = []
+        for bot_id in ids:
+            row = await repos.get_bot(session, bot_id)
+            if row is None:
+                continue
+            cycles = await repos.last_cycles(session, bot_id)
+            bots.append(
+                BotStatus(
+                    id=row.id,
+                    current_version=row.current_version,
+                    watermark=ms_to_rfc3339(row.watermark_ms) if row.watermark_ms is not None else None,
+                    events=await repos.event_counts(session, bot_id),
+                    last_cycles={
+                        kind: CycleSummary(cycle_id=c.id, status=c.status,
+                                           finished_at=ms_to_rfc3339(c.finished_at) if c.finished_at else None)
+                        for kind, c in cycles.items()
+                    },
+                )
+            )
+    return StatusRead(
+        version=__version__,
+        uptime_s=round((now - ctx.started_at_ms) / 1000, 3),
+        queue=ctx.settings.queue_backend,
+        worker_heartbeat_age_s=round((now - heartbeat) / 1000, 3) if heartbeat is not None else None,
+        bots=bots,
+    )

@@ -1,0 +1,52 @@
+"""The one settings class. Every field comes from an ``EDGELOOP_``-prefixed environment variable."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDGELOOP_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./edgeloop.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db.",
+    )
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db. Set: jobs go to arq workers. Unset: jobs run in-process."
+    )
+    admin_token: SecretStr | None = Field(None, description="Accepted as an admin API key when set.")
+    host: str = Field("127.0.0.1", description="Bind address of the REST API.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of the REST API.")
+    grpc_host: str = Field("127.0.0.1", description="Bind address of the gRPC server.")
+    grpc_port: int = Field(50051, ge=0, le=65535, description="Port of the gRPC server.")
+    max_batch_events: int = Field(10_000, ge=1, description="Most events accepted in one ingest request (else 413).")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest ingest body in bytes (else 413).")
+    params_cache_ttl_s: float = Field(
+        1.0, ge=0, le=60, description="Seconds a bot's current version is trusted before the DB is asked again."
+    )
+    auth_cache_ttl_s: float = Field(
+        2.0, ge=0, le=60, description="Seconds a verified API key is trusted before the DB is asked again."
+    )
+    max_wait_s: int = Field(60, ge=0, le=600, description="Longest ?wait= long-poll, in seconds.")
+    metrics_public: bool = Field(True, description="Serve /metrics without a key; false requires an admin key.")
+    worker_stale_s: int = Field(
+        300, ge=10, description="A worker heartbeat older than this raises `worker_missing`."
+    )
+    cycle_lease_s: int = Field(
+        900, ge=10, description="A running cycle whose worker stops renewing its lease this long is recovered."
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("EDGELOOP_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def queue_backend(self) -> str:
+        """``arq`` when Redis is configured, else ``embedded``."""
+        return "arq" if self.redis_url else "embedded"

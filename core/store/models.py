@@ -1,0 +1,181 @@
+"""Tables. Event times are BIGINT epoch milliseconds (portable, sortable, what learners read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT autoincrement ids must be INTEGER on SQLite to alias the rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Bot(Base):
+    __tablename__ = "bots"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]]
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    watermark_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "bot" | "admin"
+    bot_id: Mapped[str | None] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Signal(Base):
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(5))
+    price: Mapped[float] = mapped_column(Float)
+    conviction: Mapped[float] = mapped_column(Float)
+    components: Mapped[dict[str, Any]]
+    decision: Mapped[str] = mapped_column(String(8))
+    blocked_by: Mapped[str | None] = mapped_column(String(128))
+    strategy: Mapped[str | None] = mapped_column(String(128))
+    expected_edge_bps: Mapped[float | None] = mapped_column(Float)
+    regime: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        Index("uq_signals_bot_event", "bot_id", "event_id", unique=True),
+        Index("ix_signals_bot_ts", "bot_id", "ts"),
+    )
+
+
+class Trade(Base):
+    __tablename__ = "trades"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    opened_at: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(5))
+    entry_price: Mapped[float] = mapped_column(Float)
+    exit_price: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[float] = mapped_column(Float)
+    pnl: Mapped[float] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float)
+    strategy: Mapped[str | None] = mapped_column(String(128))
+    conviction: Mapped[float | None] = mapped_column(Float)
+    signal_event_id: Mapped[str | None] = mapped_column(String(128))
+    venue: Mapped[str | None] = mapped_column(String(128))
+    regime: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        Index("uq_trades_bot_event", "bot_id", "event_id", unique=True),
+        Index("ix_trades_bot_ts", "bot_id", "ts"),
+    )
+
+
+class PriceMark(Base):
+    __tablename__ = "price_marks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[float] = mapped_column(Float)
+    event_id: Mapped[str | None] = mapped_column(String(128))
+
+    # The unique index doubles as the read path: marks of one symbol in time order.
+    __table_args__ = (Index("uq_price_marks_bot_symbol_ts", "bot_id", "symbol", "ts", unique=True),)
+
+
+class SignalOutcome(Base):
+    __tablename__ = "signal_outcomes"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    signal_event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    horizon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))  # "resolved" | "gap"
+    ret: Mapped[float | None] = mapped_column(Float)
+    mark_ts: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class ParamVersion(Base):
+    __tablename__ = "param_versions"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))
+    cycle_id: Mapped[str | None] = mapped_column(String(36))
+    document: Mapped[dict[str, Any]]
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)  # order of queueing within the bot
+    kind: Mapped[str] = mapped_column(String(16))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    changes: Mapped[list[Any] | None] = mapped_column(JSON)
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_cycles_bot_seq", "bot_id", "seq"),
+        Index("ix_cycles_status", "status"),
+    )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str | None] = mapped_column(String(63), index=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+
+
+class WorkerHeartbeat(Base):
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(16))
+    last_seen: Mapped[int] = mapped_column(BigInteger)
