@@ -95,8 +95,9 @@ def api(host: Host = None, port: Port = None) -> None:
 
     settings = load_settings(host=host, port=port)
     check_database(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                proxy_headers=True)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=True
+    )
 
 
 @bots_app.command("create")
@@ -130,14 +131,18 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
     hb = result.worker_heartbeat_age_s
-    typer.echo(f"edgeloop {result.version}  queue={result.queue}  "
-               f"worker heartbeat={'never' if hb is None else f'{hb:.0f}s ago'}")
+    typer.echo(
+        f"edgeloop {result.version}  queue={result.queue}  "
+        f"worker heartbeat={'never' if hb is None else f'{hb:.0f}s ago'}"
+    )
     if not result.bots:
         typer.echo("no bots yet: `edgeloop bots create ID`")
     for bot in result.bots:
         ev = bot.events
-        typer.echo(f"- {bot.id}: params v{bot.current_version}, watermark {bot.watermark or 'none'}, "
-                   f"{ev['signals']} signals, {ev['trades']} trades, {ev['prices']} marks")
+        typer.echo(
+            f"- {bot.id}: params v{bot.current_version}, watermark {bot.watermark or 'none'}, "
+            f"{ev['signals']} signals, {ev['trades']} trades, {ev['prices']} marks"
+        )
         for kind, cycle in sorted(bot.last_cycles.items()):
             typer.echo(f"    last {kind} cycle: {cycle.status} ({cycle.finished_at or 'not finished'})")
 

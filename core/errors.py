@@ -52,7 +52,9 @@ class EdgeloopError(Exception):
 
 
 def not_found(what: str, ident: str) -> EdgeloopError:
-    return EdgeloopError(ErrorKind.NOT_FOUND, f"{what}_not_found", f"{what.capitalize()} not found", f"No {what} {ident!r}.")
+    return EdgeloopError(
+        ErrorKind.NOT_FOUND, f"{what}_not_found", f"{what.capitalize()} not found", f"No {what} {ident!r}."
+    )
 
 
 def forbidden(detail: str) -> EdgeloopError:

@@ -31,9 +31,7 @@ class Settings(BaseSettings):
     )
     max_wait_s: int = Field(60, ge=0, le=600, description="Longest ?wait= long-poll, in seconds.")
     metrics_public: bool = Field(True, description="Serve /metrics without a key; false requires an admin key.")
-    worker_stale_s: int = Field(
-        300, ge=10, description="A worker heartbeat older than this raises `worker_missing`."
-    )
+    worker_stale_s: int = Field(300, ge=10, description="A worker heartbeat older than this raises `worker_missing`.")
     cycle_lease_s: int = Field(
         900, ge=10, description="A running cycle whose worker stops renewing its lease this long is recovered."
     )

@@ -38,11 +38,20 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail,
-                            "code": code}
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
     if status == 401:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -81,7 +82,7 @@ class LearningConfig(BaseModel):
     def _edges(cls, value: list[float]) -> list[float]:
         if value[0] != 0.0 or value[-1] != 1.0:
             raise ValueError("conviction_buckets must start at 0 and end at 1")
-        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(value)):
             raise ValueError("conviction_buckets must be strictly increasing")
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,7 +63,9 @@ class HoldPolicy(_Strict):
 
 
 class HoldTime(_Strict):
-    default: HoldPolicy = Field(default_factory=lambda: HoldPolicy(target_s=DEFAULT_HOLD_TARGET_S, max_s=DEFAULT_HOLD_MAX_S))
+    default: HoldPolicy = Field(
+        default_factory=lambda: HoldPolicy(target_s=DEFAULT_HOLD_TARGET_S, max_s=DEFAULT_HOLD_MAX_S)
+    )
     by_strategy: dict[str, HoldPolicy] = Field(default_factory=dict)
 
 
@@ -71,7 +74,9 @@ class ParamSections(_Strict):
 
     default_weight: float = Field(1.0, description="Weight of any component not listed in `weights`.")
     weights: dict[str, float] = Field(default_factory=dict, description="Weight per signal component (> 0).")
-    signal_horizons: dict[str, str] = Field(default_factory=dict, description="Horizon where each component's EV is best.")
+    signal_horizons: dict[str, str] = Field(
+        default_factory=dict, description="Horizon where each component's EV is best."
+    )
     gates: Gates = Field(default_factory=Gates)
     sizing: Sizing = Field(default_factory=Sizing)
     blocked_combos: list[BlockedCombo] = Field(default_factory=list)
@@ -92,7 +97,5 @@ class ParamDocument(ParamSections):
 def default_sections(config: LearningConfig) -> ParamSections:
     """The sections of version 1: neutral weights, open gates, flat sizing over the configured buckets."""
     edges = config.conviction_buckets
-    buckets = [
-        SizingBucket(min_conviction=lo, max_conviction=hi, multiplier=1.0) for lo, hi in zip(edges, edges[1:], strict=False)
-    ]
+    buckets = [SizingBucket(min_conviction=lo, max_conviction=hi, multiplier=1.0) for lo, hi in pairwise(edges)]
     return ParamSections(sizing=Sizing(buckets=buckets))

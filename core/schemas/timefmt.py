@@ -19,4 +19,4 @@ def rfc3339_to_ms(text: str) -> int:
         raise ValueError("not an RFC 3339 time like 2026-01-02T03:04:05.123Z") from None
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("time has no UTC offset; add 'Z' or '+00:00'")
-    return int(round(dt.timestamp() * 1000))
+    return round(dt.timestamp() * 1000)

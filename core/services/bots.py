@@ -40,13 +40,21 @@ async def create_bot(
     """Create a bot with version 1 of its params (defaults) and its first key, in one transaction."""
     require_admin(principal)
     if not BOT_ID.match(bot_id):
-        raise invalid("invalid_bot_id", "Invalid bot id", "id must match [a-z0-9][a-z0-9_-]{0,62}",
-                      [FieldError(loc="id", msg="must match [a-z0-9][a-z0-9_-]{0,62}")])
+        raise invalid(
+            "invalid_bot_id",
+            "Invalid bot id",
+            "id must match [a-z0-9][a-z0-9_-]{0,62}",
+            [FieldError(loc="id", msg="must match [a-z0-9][a-z0-9_-]{0,62}")],
+        )
     cfg = parse_config(config)
     now = ctx.clock()
     key_id, secret, digest = new_key()
     document = ParamDocument(
-        bot_id=bot_id, version=1, created_at=ms_to_rfc3339(now), source="default", cycle_id=None,
+        bot_id=bot_id,
+        version=1,
+        created_at=ms_to_rfc3339(now),
+        source="default",
+        cycle_id=None,
         **default_sections(cfg).model_dump(),
     )
     bot = Bot(id=bot_id, name=name or bot_id, config=cfg.model_dump(mode="json"), created_at=now, current_version=1)
@@ -56,11 +64,24 @@ async def create_bot(
                 raise conflict("bot_exists", "Bot already exists", f"A bot with id {bot_id!r} already exists.")
             session.add(bot)
             await session.flush()
-            await repos.add_version(session, bot_id=bot_id, version=1, created_at=now, source="default",
-                                    cycle_id=None, document=document.model_dump(mode="json"))
+            await repos.add_version(
+                session,
+                bot_id=bot_id,
+                version=1,
+                created_at=now,
+                source="default",
+                cycle_id=None,
+                document=document.model_dump(mode="json"),
+            )
             await repos.add_key(session, ApiKey(id=key_id, key_hash=digest, scope="bot", bot_id=bot_id, created_at=now))
-            await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="bot_created",
-                                  detail={"name": bot.name, "key_id": key_id})
+            await repos.add_audit(
+                session,
+                bot_id=bot_id,
+                at=now,
+                actor=principal.key_id,
+                action="bot_created",
+                detail={"name": bot.name, "key_id": key_id},
+            )
     except IntegrityError:
         raise conflict("bot_exists", "Bot already exists", f"A bot with id {bot_id!r} already exists.") from None
     return BotCreated(**repos.bot_read(bot).model_dump(), api_key=secret, key_id=key_id)
@@ -99,8 +120,12 @@ async def patch_config(ctx: ServiceContext, principal: Principal, bot_id: str, p
     """Apply a JSON merge patch to the bot's learning config; returns the whole new config."""
     require_admin(principal, bot_id)
     if not isinstance(patch, dict):
-        raise invalid("invalid_config", "Invalid learning config", "a merge patch must be a JSON object",
-                      [FieldError(loc="config", msg="must be a JSON object")])
+        raise invalid(
+            "invalid_config",
+            "Invalid learning config",
+            "a merge patch must be a JSON object",
+            [FieldError(loc="config", msg="must be a JSON object")],
+        )
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
         row = await repos.get_bot(session, bot_id, for_update=True)
@@ -109,8 +134,14 @@ async def patch_config(ctx: ServiceContext, principal: Principal, bot_id: str, p
         new = parse_config(merge_patch(row.config, patch)).model_dump(mode="json")
         old = row.config
         row.config = new
-        await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="config_changed",
-                              detail={"patch": patch, "old": old, "new": new})
+        await repos.add_audit(
+            session,
+            bot_id=bot_id,
+            at=now,
+            actor=principal.key_id,
+            action="config_changed",
+            detail={"patch": patch, "old": old, "new": new},
+        )
     return new
 
 
@@ -123,8 +154,9 @@ async def create_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str)
         if await repos.get_bot(session, bot_id) is None:
             raise not_found("bot", bot_id)
         await repos.add_key(session, ApiKey(id=key_id, key_hash=digest, scope="bot", bot_id=bot_id, created_at=now))
-        await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_created",
-                              detail={"key_id": key_id})
+        await repos.add_audit(
+            session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_created", detail={"key_id": key_id}
+        )
     return KeyCreated(key_id=key_id, bot_id=bot_id, scope="bot", api_key=secret, created_at=ms_to_rfc3339(now))
 
 
@@ -136,8 +168,9 @@ async def revoke_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str,
             raise not_found("bot", bot_id)
         if not await repos.revoke_key(session, bot_id, key_id, now):
             raise not_found("key", key_id)
-        await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_revoked",
-                              detail={"key_id": key_id})
+        await repos.add_audit(
+            session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_revoked", detail={"key_id": key_id}
+        )
     for digest, (_, cached) in list(ctx.auth_cache.items()):
         if cached.key_id == key_id:
             ctx.auth_cache.pop(digest, None)
@@ -149,8 +182,9 @@ async def create_admin_key(ctx: ServiceContext) -> KeyCreated:
     key_id, secret, digest = new_key()
     async with ctx.sessions.begin() as session:
         await repos.add_key(session, ApiKey(id=key_id, key_hash=digest, scope="admin", bot_id=None, created_at=now))
-        await repos.add_audit(session, bot_id=None, at=now, actor="cli", action="admin_key_created",
-                              detail={"key_id": key_id})
+        await repos.add_audit(
+            session, bot_id=None, at=now, actor="cli", action="admin_key_created", detail={"key_id": key_id}
+        )
     return KeyCreated(key_id=key_id, bot_id=None, scope="admin", api_key=secret, created_at=ms_to_rfc3339(now))
 
 

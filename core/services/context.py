@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,13 +52,12 @@ class VersionNotifier:
         async with cond:
             cond.notify_all()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, seconds: float) -> None:
+        """Return when a version is made in this process, or after ``seconds``."""
         cond = self._condition()
         async with cond:
-            try:
-                await asyncio.wait_for(cond.wait(), timeout)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cond.wait(), seconds)
 
 
 @dataclass

@@ -52,8 +52,12 @@ def parse_json_batch(body: bytes) -> list[Any]:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad_body(f"body is not JSON: {exc}") from None
     if not isinstance(doc, dict) or set(doc) != {"events"} or not isinstance(doc["events"], list):
-        raise invalid("invalid_batch", "Invalid batch", 'body must be {"events": [...]}',
-                      [FieldError(loc="events", msg='body must be an object with one key, "events", holding a list')])
+        raise invalid(
+            "invalid_batch",
+            "Invalid batch",
+            'body must be {"events": [...]}',
+            [FieldError(loc="events", msg='body must be an object with one key, "events", holding a list')],
+        )
     return doc["events"]
 
 
@@ -93,8 +97,12 @@ def validate_batch(raw: list[Any], now_ms: int, max_events: int) -> list[SignalE
             errors = [FieldError(e.loc, e.msg, raw.lines[e.index] if e.index is not None else None) for e in errors]
         bad = sorted({e.index for e in errors if e.index is not None})
         EVENTS_REJECTED.labels("invalid_events").inc()
-        raise invalid("invalid_events", "Invalid events",
-                      f"{len(bad)} of {len(raw)} events are invalid; nothing was stored", errors) from None
+        raise invalid(
+            "invalid_events",
+            "Invalid events",
+            f"{len(bad)} of {len(raw)} events are invalid; nothing was stored",
+            errors,
+        ) from None
 
 
 def _rows(bot_id: str, events: list[SignalEvent | TradeEvent | PriceEvent]) -> dict[str, list[dict[str, Any]]]:
@@ -115,12 +123,15 @@ async def ingest_events(ctx: ServiceContext, principal: Principal, bot_id: str, 
     async with ctx.sessions.begin() as session:
         if await repos.get_bot(session, bot_id) is None:
             raise not_found("bot", bot_id)
-        accepted["signal"] = await repos.insert_ignoring_duplicates(session, repos.SIGNALS, rows["signal"],
-                                                                    ("bot_id", "event_id"))
-        accepted["trade"] = await repos.insert_ignoring_duplicates(session, repos.TRADES, rows["trade"],
-                                                                   ("bot_id", "event_id"))
-        accepted["price"] = await repos.insert_ignoring_duplicates(session, repos.PRICES, rows["price"],
-                                                                   ("bot_id", "symbol", "ts"))
+        accepted["signal"] = await repos.insert_ignoring_duplicates(
+            session, repos.SIGNALS, rows["signal"], ("bot_id", "event_id")
+        )
+        accepted["trade"] = await repos.insert_ignoring_duplicates(
+            session, repos.TRADES, rows["trade"], ("bot_id", "event_id")
+        )
+        accepted["price"] = await repos.insert_ignoring_duplicates(
+            session, repos.PRICES, rows["price"], ("bot_id", "symbol", "ts")
+        )
         if events:
             await repos.advance_watermark(session, bot_id, max(ev.ts for ev in events))
     for kind, n in accepted.items():

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-HTTP_REQUESTS = Counter("edgeloop_http_requests_total", "HTTP requests by route and status.", ["method", "route", "status"])
+HTTP_REQUESTS = Counter(
+    "edgeloop_http_requests_total", "HTTP requests by route and status.", ["method", "route", "status"]
+)
 HTTP_LATENCY = Histogram(
-    "edgeloop_http_request_duration_seconds", "HTTP request latency by route.", ["method", "route"],
+    "edgeloop_http_request_duration_seconds",
+    "HTTP request latency by route.",
+    ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 GRPC_REQUESTS = Counter("edgeloop_grpc_requests_total", "gRPC calls by method and code.", ["method", "code"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from core.errors import FieldError, invalid
+from core.errors import EdgeloopError, FieldError, invalid
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -19,10 +19,21 @@ def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid("invalid_cursor", "Invalid cursor", "cursor is not one this API returned",
-                      [FieldError(loc="cursor", msg="not a cursor returned by this API")]) from None
+        raise _bad_cursor() from None
+    if not raw:
+        raise _bad_cursor()
+    return raw
+
+
+def _bad_cursor() -> EdgeloopError:
+    return invalid(
+        "invalid_cursor",
+        "Invalid cursor",
+        "cursor is not one this API returned",
+        [FieldError(loc="cursor", msg="not a cursor returned by this API")],
+    )
 
 
 def decode_int_cursor(cursor: str | None) -> int | None:
@@ -30,6 +41,5 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit():
-        raise invalid("invalid_cursor", "Invalid cursor", "cursor is not one this API returned",
-                      [FieldError(loc="cursor", msg="not a cursor returned by this API")])
+        raise _bad_cursor()
     return int(raw)

@@ -136,8 +136,15 @@ def _sections(document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def commit_version(
-    ctx: ServiceContext, session: AsyncSession, bot_id: str, sections: ParamSections, *, source: str,
-    cycle_id: str | None, now_ms: int, expect_version: int | None = None,
+    ctx: ServiceContext,
+    session: AsyncSession,
+    bot_id: str,
+    sections: ParamSections,
+    *,
+    source: str,
+    cycle_id: str | None,
+    now_ms: int,
+    expect_version: int | None = None,
 ) -> ParamDocument:
     """Write the next version inside the caller's transaction (the bot row is locked, so versions never race).
 
@@ -147,13 +154,29 @@ async def commit_version(
     if bot is None:
         raise not_found("bot", bot_id)
     if expect_version is not None and bot.current_version != expect_version:
-        raise conflict("stale_proposal", "Stale proposal",
-                       f"proposal was made against version {expect_version}, current is {bot.current_version}")
+        raise conflict(
+            "stale_proposal",
+            "Stale proposal",
+            f"proposal was made against version {expect_version}, current is {bot.current_version}",
+        )
     version = bot.current_version + 1
-    document = ParamDocument(bot_id=bot_id, version=version, created_at=ms_to_rfc3339(now_ms), source=source,
-                             cycle_id=cycle_id, **sections.model_dump())
-    await repos.add_version(session, bot_id=bot_id, version=version, created_at=now_ms, source=source,
-                            cycle_id=cycle_id, document=document.model_dump(mode="json"))
+    document = ParamDocument(
+        bot_id=bot_id,
+        version=version,
+        created_at=ms_to_rfc3339(now_ms),
+        source=source,
+        cycle_id=cycle_id,
+        **sections.model_dump(),
+    )
+    await repos.add_version(
+        session,
+        bot_id=bot_id,
+        version=version,
+        created_at=now_ms,
+        source=source,
+        cycle_id=cycle_id,
+        document=document.model_dump(mode="json"),
+    )
     bot.current_version = version
     await session.flush()
     return document
@@ -174,11 +197,28 @@ async def rollback(ctx: ServiceContext, principal: Principal, bot_id: str, versi
             raise not_found("bot", bot_id)
         old = await repos.get_version_document(session, bot_id, version)
         if old is None:
-            raise invalid("unknown_version", "Unknown version", f"bot {bot_id!r} has no version {version}",
-                          [FieldError(loc="version", msg=f"no version {version}")])
-        document = await commit_version(ctx, session, bot_id, ParamSections.model_validate(_sections(old)),
-                                        source="rollback", cycle_id=None, now_ms=now)
-        await repos.add_audit(session, bot_id=bot_id, at=now, actor=principal.key_id, action="rollback",
-                              detail={"to_version": version, "new_version": document.version})
+            raise invalid(
+                "unknown_version",
+                "Unknown version",
+                f"bot {bot_id!r} has no version {version}",
+                [FieldError(loc="version", msg=f"no version {version}")],
+            )
+        document = await commit_version(
+            ctx,
+            session,
+            bot_id,
+            ParamSections.model_validate(_sections(old)),
+            source="rollback",
+            cycle_id=None,
+            now_ms=now,
+        )
+        await repos.add_audit(
+            session,
+            bot_id=bot_id,
+            at=now,
+            actor=principal.key_id,
+            action="rollback",
+            detail={"to_version": version, "new_version": document.version},
+        )
     await version_committed(ctx, bot_id)
     return document

@@ -52,8 +52,11 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                     watermark=ms_to_rfc3339(row.watermark_ms) if row.watermark_ms is not None else None,
                     events=await repos.event_counts(session, bot_id),
                     last_cycles={
-                        kind: CycleSummary(cycle_id=c.id, status=c.status,
-                                           finished_at=ms_to_rfc3339(c.finished_at) if c.finished_at else None)
+                        kind: CycleSummary(
+                            cycle_id=c.id,
+                            status=c.status,
+                            finished_at=ms_to_rfc3339(c.finished_at) if c.finished_at else None,
+                        )
                         for kind, c in cycles.items()
                     },
                 )

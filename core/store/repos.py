@@ -11,7 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.schemas.resources import AuditRead, BotRead, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
-from core.store.models import ApiKey, AuditEntry, Bot, Cycle, ParamVersion, PriceMark, Signal, Trade, WorkerHeartbeat
+from core.store.models import (
+    ApiKey,
+    AuditEntry,
+    Bot,
+    Cycle,
+    ParamVersion,
+    PriceMark,
+    Signal,
+    SignalOutcome,
+    Trade,
+    WorkerHeartbeat,
+)
 
 
 def bot_read(row: Bot) -> BotRead:
@@ -64,7 +75,7 @@ async def revoke_key(session: AsyncSession, bot_id: str, key_id: str, now_ms: in
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
@@ -102,7 +113,13 @@ async def event_counts(session: AsyncSession, bot_id: str) -> dict[str, int]:
 
 
 async def add_version(
-    session: AsyncSession, *, bot_id: str, version: int, created_at: int, source: str, cycle_id: str | None,
+    session: AsyncSession,
+    *,
+    bot_id: str,
+    version: int,
+    created_at: int,
+    source: str,
+    cycle_id: str | None,
     document: dict[str, Any],
 ) -> None:
     session.add(
@@ -163,3 +180,195 @@ async def last_cycles(session: AsyncSession, bot_id: str) -> dict[str, Cycle]:
 
 async def last_heartbeat(session: AsyncSession) -> int | None:
     return (await session.execute(select(func.max(WorkerHeartbeat.last_seen)))).scalar_one_or_none()
+
+
+# --- cycles, outcomes, heartbeats (learning loop) ---------------------------------------------
+
+OUTCOMES: Table = SignalOutcome.__table__  # type: ignore[assignment]
+ACTIVE_CYCLE = ("queued", "running")
+
+
+async def lock_bot(session: AsyncSession, bot_id: str) -> bool:
+    """Take the bot row's write lock as the transaction's first write (False: no such bot).
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE, so SQLite takes its write lock here (waiting on the
+    busy timeout) instead of failing later when a read transaction tries to upgrade.
+    """
+    result = await session.execute(update(Bot).where(Bot.id == bot_id).values(current_version=Bot.current_version))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def next_cycle_seq(session: AsyncSession, bot_id: str) -> int:
+    stmt = select(func.coalesce(func.max(Cycle.seq), 0)).where(Cycle.bot_id == bot_id)
+    return int((await session.execute(stmt)).scalar_one()) + 1
+
+
+async def get_cycle(session: AsyncSession, bot_id: str, cycle_id: str) -> Cycle | None:
+    stmt = select(Cycle).where(Cycle.id == cycle_id, Cycle.bot_id == bot_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_cycles(session: AsyncSession, bot_id: str, *, before: int | None, limit: int) -> list[Cycle]:
+    """Newest first (by queue order)."""
+    stmt = select(Cycle).where(Cycle.bot_id == bot_id).order_by(Cycle.seq.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(Cycle.seq < before)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def active_cycles(session: AsyncSession, bot_id: str) -> list[Cycle]:
+    """Queued and running cycles of one bot, in queue order."""
+    stmt = select(Cycle).where(Cycle.bot_id == bot_id, Cycle.status.in_(ACTIVE_CYCLE)).order_by(Cycle.seq)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def renew_cycle_lease(session: AsyncSession, cycle_id: str, attempt: int, lease_until: int) -> bool:
+    """Extend a running cycle's lease; False when the cycle is no longer this attempt's."""
+    result = await session.execute(
+        update(Cycle)
+        .where(Cycle.id == cycle_id, Cycle.status == "running", Cycle.attempts == attempt)
+        .values(lease_until=lease_until)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def expired_cycles(session: AsyncSession, now_ms: int) -> list[Cycle]:
+    """Running cycles whose worker stopped renewing the lease."""
+    stmt = select(Cycle).where(Cycle.status == "running", Cycle.lease_until < now_ms).order_by(Cycle.seq)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def stalled_queues(session: AsyncSession, queued_before: int) -> list[tuple[str, str]]:
+    """(bot_id, oldest queued cycle id) of bots with a cycle queued before ``queued_before`` and none running."""
+    running = select(Cycle.bot_id).where(Cycle.status == "running")
+    stmt = (
+        select(Cycle.bot_id, Cycle.id, Cycle.seq)
+        .where(Cycle.status == "queued", Cycle.queued_at < queued_before, Cycle.bot_id.not_in(running))
+        .order_by(Cycle.bot_id, Cycle.seq)
+    )
+    out: dict[str, str] = {}
+    for bot_id, cycle_id, _ in (await session.execute(stmt)).all():
+        out.setdefault(bot_id, cycle_id)
+    return list(out.items())
+
+
+async def last_cycle_bases(session: AsyncSession, bot_id: str) -> dict[str, int]:
+    """Per kind, when the latest real (not dry-run) cycle was queued: what the schedule counts from."""
+    stmt = (
+        select(Cycle.kind, func.max(Cycle.queued_at))
+        .where(Cycle.bot_id == bot_id, Cycle.dry_run.is_(False))
+        .group_by(Cycle.kind)
+    )
+    return {kind: int(at) for kind, at in (await session.execute(stmt)).all() if at is not None}
+
+
+async def last_succeeded_at(session: AsyncSession, bot_id: str) -> dict[str, int]:
+    """Per kind, when the latest successful real cycle finished (input of `cycle_overdue`)."""
+    stmt = (
+        select(Cycle.kind, func.max(Cycle.finished_at))
+        .where(Cycle.bot_id == bot_id, Cycle.dry_run.is_(False), Cycle.status == "succeeded")
+        .group_by(Cycle.kind)
+    )
+    return {kind: int(at) for kind, at in (await session.execute(stmt)).all() if at is not None}
+
+
+async def insert_outcomes(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk insert outcomes, skipping (bot, signal, horizon) pairs already stored; returns how many were new."""
+    if not rows:
+        return 0
+    stmt = (
+        _insert(session, OUTCOMES)
+        .on_conflict_do_nothing(index_elements=["bot_id", "signal_event_id", "horizon_s"])
+        .returning(OUTCOMES.c.horizon_s)
+    )
+    conn = await session.connection()
+    result = await conn.execute(stmt, list(rows))
+    return len(result.all())
+
+
+async def upsert_heartbeat(session: AsyncSession, worker_id: str, queue: str, now_ms: int) -> None:
+    table: Table = WorkerHeartbeat.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(worker_id=worker_id, queue=queue, last_seen=now_ms)
+    stmt = stmt.on_conflict_do_update(index_elements=["worker_id"], set_={"last_seen": now_ms, "queue": queue})
+    await session.execute(stmt)
+
+
+# Bulk reads for the learning engine: plain tuples in the column order given, no ORM objects.
+
+SIGNAL_READ = (
+    "event_id",
+    "ts",
+    "symbol",
+    "direction",
+    "price",
+    "conviction",
+    "decision",
+    "blocked_by",
+    "strategy",
+    "expected_edge_bps",
+    "regime",
+    "components",
+)
+TRADE_READ = (
+    "event_id",
+    "symbol",
+    "direction",
+    "opened_at",
+    "ts",
+    "entry_price",
+    "exit_price",
+    "quantity",
+    "pnl",
+    "fees",
+    "strategy",
+    "conviction",
+    "signal_event_id",
+    "venue",
+    "regime",
+)
+OUTCOME_READ = ("signal_event_id", "horizon_s", "status", "ret", "mark_ts", "reason")
+
+
+async def signal_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
+    """Signals with since <= ts <= until, in (ts, event_id) order, columns as ``SIGNAL_READ``."""
+    stmt = (
+        select(*(SIGNALS.c[name] for name in SIGNAL_READ))
+        .where(SIGNALS.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
+        .order_by(SIGNALS.c.ts, SIGNALS.c.event_id)
+    )
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def trade_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
+    """Trades closed within [since, until], in (ts, event_id) order, columns as ``TRADE_READ``."""
+    stmt = (
+        select(*(TRADES.c[name] for name in TRADE_READ))
+        .where(TRADES.c.bot_id == bot_id, TRADES.c.ts.between(since_ms, until_ms))
+        .order_by(TRADES.c.ts, TRADES.c.event_id)
+    )
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def price_rows(
+    session: AsyncSession, bot_id: str, symbols: Sequence[str], since_ms: int, until_ms: int
+) -> list[tuple[str, int, float]]:
+    """Marks of ``symbols`` within [since, until], in (symbol, ts) order."""
+    if not symbols:
+        return []
+    stmt = (
+        select(PRICES.c.symbol, PRICES.c.ts, PRICES.c.price)
+        .where(PRICES.c.bot_id == bot_id, PRICES.c.symbol.in_(list(symbols)), PRICES.c.ts.between(since_ms, until_ms))
+        .order_by(PRICES.c.symbol, PRICES.c.ts)
+    )
+    return [(s, int(t), float(p)) for s, t, p in (await session.execute(stmt)).all()]
+
+
+async def outcome_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
+    """Stored outcomes of the signals with since <= ts <= until, columns as ``OUTCOME_READ``."""
+    stmt = (
+        select(*(OUTCOMES.c[name] for name in OUTCOME_READ))
+        .join(SIGNALS, (SIGNALS.c.bot_id == OUTCOMES.c.bot_id) & (SIGNALS.c.event_id == OUTCOMES.c.signal_event_id))
+        .where(OUTCOMES.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
+        .order_by(OUTCOMES.c.signal_event_id, OUTCOMES.c.horizon_s)
+    )
+    return [tuple(row) for row in (await session.execute(stmt)).all()]

@@ -16,24 +16,50 @@ router = APIRouter(prefix="/v1", tags=["events"], responses=ERROR_RESPONSES)
 _EXAMPLE = {
     "events": [
         {"type": "price", "symbol": "BTCUSDT", "ts": "2026-01-02T03:04:05.000Z", "price": 43000.5},
-        {"type": "signal", "event_id": "sig-1", "ts": "2026-01-02T03:04:05.000Z", "symbol": "BTCUSDT",
-         "direction": "long", "price": 43000.5, "conviction": 0.72, "components": {"ofi": 1.3, "momentum": -0.2},
-         "decision": "executed", "strategy": "momo", "expected_edge_bps": 12.0},
-        {"type": "trade", "event_id": "tr-1", "ts": 1767323345000, "opened_at": "2026-01-02T03:04:05.000Z",
-         "symbol": "BTCUSDT", "direction": "long", "entry_price": 43000.5, "exit_price": 43100.0,
-         "quantity": 0.1, "pnl": 9.1, "fees": 0.85, "strategy": "momo", "signal_event_id": "sig-1"},
+        {
+            "type": "signal",
+            "event_id": "sig-1",
+            "ts": "2026-01-02T03:04:05.000Z",
+            "symbol": "BTCUSDT",
+            "direction": "long",
+            "price": 43000.5,
+            "conviction": 0.72,
+            "components": {"ofi": 1.3, "momentum": -0.2},
+            "decision": "executed",
+            "strategy": "momo",
+            "expected_edge_bps": 12.0,
+        },
+        {
+            "type": "trade",
+            "event_id": "tr-1",
+            "ts": 1767323345000,
+            "opened_at": "2026-01-02T03:04:05.000Z",
+            "symbol": "BTCUSDT",
+            "direction": "long",
+            "entry_price": 43000.5,
+            "exit_price": 43100.0,
+            "quantity": 0.1,
+            "pnl": 9.1,
+            "fees": 0.85,
+            "strategy": "momo",
+            "signal_event_id": "sig-1",
+        },
     ]
 }
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "A batch: `{\"events\": [...]}` as application/json, or one event per line as "
+        "description": 'A batch: `{"events": [...]}` as application/json, or one event per line as '
         "application/x-ndjson. Event types: `signal`, `trade`, `price` (see DESIGN.md section 5).",
         "content": {
             "application/json": {
-                "schema": {"type": "object", "required": ["events"], "additionalProperties": False,
-                           "properties": {"events": {"type": "array", "items": {"type": "object"}}}},
+                "schema": {
+                    "type": "object",
+                    "required": ["events"],
+                    "additionalProperties": False,
+                    "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                },
                 "example": _EXAMPLE,
             },
             "application/x-ndjson": {"schema": {"type": "string"}},

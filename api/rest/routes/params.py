@@ -54,7 +54,11 @@ def _etag(version: int) -> dict[str, str]:
 
 
 async def _serve(
-    ctx: ServiceContext, caller: Principal, bot: str, if_none_match: str | None, wait: int | None,
+    ctx: ServiceContext,
+    caller: Principal,
+    bot: str,
+    if_none_match: str | None,
+    wait: int | None,
     section: str | None = None,
 ) -> Response:
     current = await _conditional(ctx, caller, bot, if_none_match, wait)
@@ -70,14 +74,16 @@ async def _serve(
     response_model=ParamDocument,
     responses=_304,
 )
-async def get_params(ctx: Ctx, caller: Caller, bot: str, wait: Wait = None,
-                     if_none_match: IfNoneMatch = None) -> Response:
+async def get_params(
+    ctx: Ctx, caller: Caller, bot: str, wait: Wait = None, if_none_match: IfNoneMatch = None
+) -> Response:
     return await _serve(ctx, caller, bot, if_none_match, wait)
 
 
 def _section_route(name: str, keys: tuple[str, ...]) -> None:
-    async def endpoint(ctx: Ctx, caller: Caller, bot: str, wait: Wait = None,
-                       if_none_match: IfNoneMatch = None) -> Response:
+    async def endpoint(
+        ctx: Ctx, caller: Caller, bot: str, wait: Wait = None, if_none_match: IfNoneMatch = None
+    ) -> Response:
         return await _serve(ctx, caller, bot, if_none_match, wait, section=name)
 
     fields: dict[str, Any] = {"version": (int, ...)}
@@ -100,7 +106,10 @@ for _name, _keys in params.SECTIONS.items():
 
 @router.get("/bots/{bot}/params/versions", summary="Past versions, newest first")
 async def list_versions(
-    ctx: Ctx, caller: Caller, bot: str, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    ctx: Ctx,
+    caller: Caller,
+    bot: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[VersionInfo]:
     return await params.list_versions(ctx, caller, bot, limit=limit, cursor=cursor)
@@ -113,7 +122,9 @@ async def get_version(ctx: Ctx, caller: Caller, bot: str, version: int) -> dict[
 
 @router.get("/bots/{bot}/params/diff", summary="What changed between two versions")
 async def diff(
-    ctx: Ctx, caller: Caller, bot: str,
+    ctx: Ctx,
+    caller: Caller,
+    bot: str,
     from_: Annotated[int, Query(alias="from", ge=1, description="Older version.")],
     to: Annotated[int, Query(ge=1, description="Newer version.")],
 ) -> list[DiffEntry]:

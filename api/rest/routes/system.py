@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -63,5 +62,3 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
 @router.get("/v1/status", summary="Service and per-bot learning status (bot key: its own bot)")
 async def get_status(ctx: Ctx, caller: Caller) -> status_service.StatusRead:
     return await status_service.get_status(ctx, caller)
-
-

@@ -1,0 +1,53 @@
+# edgeloop: `make run` starts the service (SQLite + in-process jobs), `make test` runs what CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test lint format proto openapi migrate bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/edgeloop migrate
+	$(BIN)/edgeloop serve
+
+migrate: install
+	$(BIN)/edgeloop migrate
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+proto: install
+	$(BIN)/python -m proto.generate
+
+openapi: install
+	$(BIN)/python -m api.rest.openapi > openapi.yaml
+
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/params.py
+	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/grpc.py
+
+# Re-pin every dependency to what is installed now (after a deliberate upgrade).
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
