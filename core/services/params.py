@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import FieldError, conflict, invalid, not_found
+from core.learn.diff import diff_sections
 from core.schemas.params import ParamDocument, ParamSections
 from core.schemas.resources import DiffEntry, Page, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
@@ -123,8 +124,6 @@ async def diff_versions(
     ctx: ServiceContext, principal: Principal, bot_id: str, from_version: int, to_version: int
 ) -> list[DiffEntry]:
     """Every leaf that differs between two versions, as ``{path, old, new}``."""
-    from core.learn.diff import diff_sections  # TEMP until core/learn lands
-
     require_bot(principal, bot_id)
     old = ParamSections.model_validate(_sections(await _document(ctx, bot_id, from_version)))
     new = ParamSections.model_validate(_sections(await _document(ctx, bot_id, to_version)))

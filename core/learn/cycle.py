@@ -1,0 +1,165 @@
+"""The learning cycle: resolve outcomes, enrich, run the learners, apply guardrails, propose.
+
+``continuous`` runs weights, the conviction gate, sizing, blocked combos and the fee gate;
+``comprehensive`` adds allocation, hold time and the reports (counterfactual per gate, missed
+opportunities, per component x horizon attribution, combos).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+from core.learn.allocation import allocation_after, learn_allocation
+from core.learn.combos import combo_key, learn_combos
+from core.learn.enrich import enrich
+from core.learn.fee import learn_fee_gate
+from core.learn.frames import CycleInputs
+from core.learn.gates import learn_conviction_gate
+from core.learn.guardrails import check_sections
+from core.learn.holdtime import learn_hold_time
+from core.learn.outcomes import GAP, RESOLVED, resolve_outcomes
+from core.learn.proposal import Change, Proposal
+from core.learn.reports import all_reports
+from core.learn.sizing import learn_sizing
+from core.learn.weights import learn_weights
+from core.schemas.config import LearningConfig
+from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections
+
+CycleKind = Literal["continuous", "comprehensive"]
+
+
+class GuardrailError(RuntimeError):
+    """A learner produced a change the guardrails forbid (a bug: the cycle fails instead of applying it)."""
+
+
+def run_cycle(
+    inputs: CycleInputs, current: ParamSections, config: LearningConfig, kind: CycleKind, now_ms: int
+) -> Proposal:
+    """Run one cycle.
+
+    In: the bot's frames (see frames.py), its current sections, its learning config, the kind, and
+    now = the bot's watermark in epoch ms (lookback counts back from it; no clock is read).
+    Out: a ``Proposal`` with the changes, the sections with every change applied, the input counts,
+    the outcomes newly decided (for storage to persist) and, for comprehensive cycles, the reports.
+    Deterministic: the same inputs and sections give the same proposal.
+    """
+    inputs.validate()
+    horizons = config.horizon_seconds()
+    labels = dict(zip(horizons, config.horizons, strict=True))
+    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, inputs.outcomes)
+    fresh = resolution.outcomes
+    outcomes = pd.concat([inputs.outcomes, fresh], ignore_index=True) if len(fresh) else inputs.outcomes
+    enriched = enrich(inputs, outcomes, labels, now_ms, config.lookback_seconds(), current.hold_time.default.target_s)
+    seen = sorted(set(current.weights) | set(inputs.component_names()))
+
+    changes: list[Change] = []
+    weight_changes, weight_stats = learn_weights(enriched, current, config, seen)
+    changes += weight_changes
+    changes += learn_conviction_gate(
+        enriched,
+        current.gates.conviction.min_conviction,
+        config.conviction_buckets,
+        config.combo_min_trades,
+        config.min_outcomes,
+        config.min_t,
+    )
+    changes += learn_sizing(enriched, current.sizing.buckets, config.combo_min_trades, config.min_t, config.max_step)
+    combo_changes, _ = learn_combos(enriched, current.blocked_combos, config, now_ms)
+    changes += combo_changes
+    changes += learn_fee_gate(
+        enriched,
+        current.gates.fee.min_expected_edge_bps,
+        config.combo_min_trades,
+        config.min_outcomes,
+        config.min_t,
+        config.max_step,
+    )
+    reports = {}
+    if kind == "comprehensive":
+        changes += learn_allocation(enriched, current.allocation, config.combo_min_trades, config.max_step)
+        changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes)
+
+    sections = apply_changes(current, changes)
+    problems = check_sections(current, sections, config)
+    if problems:
+        raise GuardrailError("; ".join(problems))
+    if kind == "comprehensive":
+        reports = all_reports(enriched, sections, config, weight_stats)
+
+    status = outcomes["status"]
+    sig = enriched.signals
+    counts = {
+        "signals": len(sig),
+        "signals_total": len(inputs.signals),
+        "blocked_signals": int((sig["decision"] == "blocked").sum()),
+        "trades": len(enriched.trades),
+        "prices": len(inputs.prices),
+        "outcomes": int((status == RESOLVED).sum()),
+        "gaps": int((status == GAP).sum()),
+        "pending": resolution.pending,
+        "new_outcomes": len(fresh),
+        "components": len(seen),
+    }
+    return Proposal(
+        kind=kind,
+        now_ms=now_ms,
+        changes=changes,
+        sections=sections,
+        inputs=counts,
+        reports=reports,
+        new_outcomes=fresh,
+        pending=resolution.pending,
+    )
+
+
+def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSections:
+    """``current`` with every change applied (paths as in DESIGN.md: ``weights.ofi``, ``sizing.buckets[2]...``)."""
+    if not changes:
+        return current
+    weights = dict(current.weights)
+    horizons = dict(current.signal_horizons)
+    gates = current.gates.model_copy(deep=True)
+    buckets = [b.model_copy() for b in current.sizing.buckets]
+    combos = {combo_key(b.symbol, b.direction): b for b in current.blocked_combos}
+    hold = current.hold_time.model_copy(deep=True)
+    alloc_changes: list[Change] = []
+    for c in changes:
+        head, _, rest = c.path.partition(".")
+        if head == "weights" and isinstance(c.new, int | float):
+            weights[rest] = float(c.new)
+        elif head == "signal_horizons" and isinstance(c.new, str):
+            horizons[rest] = c.new
+        elif c.path == "gates.conviction.min_conviction" and isinstance(c.new, int | float):
+            gates.conviction.min_conviction = float(c.new)
+        elif c.path == "gates.fee.min_expected_edge_bps" and isinstance(c.new, int | float):
+            gates.fee.min_expected_edge_bps = float(c.new)
+        elif c.path.startswith("sizing.buckets[") and isinstance(c.new, int | float):
+            index = int(c.path[len("sizing.buckets[") : c.path.index("]")])
+            buckets[index] = buckets[index].model_copy(update={"multiplier": float(c.new)})
+        elif c.path.startswith("blocked_combos["):
+            key = c.path[len("blocked_combos[") : -1]
+            if c.new is None:
+                combos.pop(key, None)
+            else:
+                combos[key] = BlockedCombo.model_validate(c.new)
+        elif head == "allocation":
+            alloc_changes.append(c)
+        elif c.path.startswith("hold_time.by_strategy."):
+            name = c.path[len("hold_time.by_strategy.") :]
+            hold.by_strategy[name] = HoldPolicy.model_validate(c.new)
+            hold.by_strategy = dict(sorted(hold.by_strategy.items()))
+        else:
+            raise ValueError(f"cannot apply change at {c.path!r}")
+    return current.model_copy(
+        update={
+            "weights": dict(sorted(weights.items())),
+            "signal_horizons": dict(sorted(horizons.items())),
+            "gates": gates,
+            "sizing": current.sizing.model_copy(update={"buckets": buckets}),
+            "blocked_combos": [combos[k] for k in sorted(combos)],
+            "allocation": allocation_after(current.allocation, alloc_changes),
+            "hold_time": hold,
+        }
+    )
