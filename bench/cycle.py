@@ -125,7 +125,12 @@ def peak_rss_mb() -> float:
 
 
 def numpy_baseline(inputs: CycleInputs, horizons: list[int]) -> int:
-    """The floor: pre-coded symbols, one sort, one searchsorted per horizon, window check. No frames."""
+    """The floor: pre-coded symbols, one sort of the marks' (symbol, ts) key, one sort of the signals'
+    key (adding h keeps it sorted), one searchsorted of sorted needles per horizon, window check.
+
+    No frames, no output. Sorting the needles is what any fair implementation does: searchsorted
+    of 1M unsorted needles into 10M keys is cache-bound and several times slower than the sorts.
+    """
     codes, _ = pd.factorize(pd.concat([inputs.signals["symbol"], inputs.prices["symbol"]], ignore_index=True))
     n = len(inputs.signals)
     sig_code, mark_code = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
@@ -136,12 +141,13 @@ def numpy_baseline(inputs: CycleInputs, horizons: list[int]) -> int:
     span = int(max(sig_ts.max() + 2 * max(horizons) * 1000 + 60_000, mark_ts.max())) - base + 1
     key = mark_code * span + (mark_ts - base)
     order = np.argsort(key)
-    key, mts = key[order], mark_ts[order]
+    key = key[order]
+    needles = np.sort(sig_code * span + (sig_ts - base))
     found = 0
     for h in horizons:
-        target = sig_ts + h * 1000
-        idx = np.minimum(np.searchsorted(key, sig_code * span + (target - base)), key.size - 1)
-        found += int(((key[idx] // span == sig_code) & (mts[idx] <= target + tolerance_ms(h))).sum())
+        target = needles + h * 1000
+        idx = np.minimum(np.searchsorted(key, target), key.size - 1)
+        found += int((key[idx] <= target + tolerance_ms(h)).sum())
     return int((time.perf_counter() - t0) * 1000) if found >= 0 else 0
 
 
@@ -199,7 +205,8 @@ def main() -> None:
     resolved = int((res.outcomes["status"] == "resolved").sum())
     print(
         f"(a) resolve_outcomes: {resolve_s:.2f} s for {len(res.outcomes):,} outcomes ({resolved:,} resolved, "
-        f"{res.pending:,} pending); numpy baseline {baseline_s:.2f} s; ratio {resolve_s / max(baseline_s, 1e-9):.1f}x; "
+        f"{res.pending:,} pending); numpy baseline {baseline_s:.2f} s; ratio {resolve_s / max(baseline_s, 1e-9):.1f}x "
+        "(target <= 3x); "
         f"peak RSS {peak_rss_mb():.0f} MB"
     )
 
@@ -208,8 +215,8 @@ def main() -> None:
     duck_s = duckdb_baseline(inputs, res.outcomes, horizons)
     print(
         f"(b) comprehensive cycle (outcomes stored): {cycle_s:.2f} s, {len(proposal.changes)} changes; "
-        f"duckdb per-component stats {duck_s:.2f} s; ratio {cycle_s / max(duck_s, 1e-9):.1f}x; "
-        f"peak RSS {peak_rss_mb():.0f} MB"
+        f"(target <= 5 s); duckdb per-component stats {duck_s:.2f} s; ratio {cycle_s / max(duck_s, 1e-9):.1f}x; "
+        f"peak RSS {peak_rss_mb():.0f} MB (target <= 3072 MB)"
     )
     cold_s, _ = timed_cycle(inputs, config, now)
     print(f"    comprehensive cycle incl. resolution: {cold_s:.2f} s; peak RSS {peak_rss_mb():.0f} MB")
@@ -221,7 +228,7 @@ def main() -> None:
     small_s, _ = timed_cycle(small, config, small_now)
     print(
         f"(c) scaling: cycle incl. resolution at {n // 10:,} signals {small_s:.2f} s vs {n:,} signals {cold_s:.2f} s: "
-        f"time ratio {cold_s / max(small_s, 1e-9):.1f}x for 10x the data"
+        f"time ratio {cold_s / max(small_s, 1e-9):.1f}x for 10x the data (target <= 12x)"
     )
 
 

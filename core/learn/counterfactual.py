@@ -15,32 +15,37 @@ import pandas as pd
 
 from core.learn.enrich import Enriched
 from core.learn.proposal import JsonValue, jsonable
-from core.learn.stats import FloatArray
+from core.learn.stats import FloatArray, IntArray
 
 TOP_MISSED = 20
 
 
-def typical_notional(enriched: Enriched) -> FloatArray:
-    """Per signal: the median trade notional of its symbol (else of all trades; NaN without trades)."""
+def typical_notional(enriched: Enriched, rows: IntArray | None = None) -> FloatArray:
+    """Per signal (or per signal in ``rows``): the median trade notional of its symbol (else of all
+    trades; NaN without trades)."""
     trades = enriched.trades
-    symbols = enriched.signals["symbol"]
+    symbols = enriched.signals["symbol"].to_numpy(dtype=object)
+    if rows is not None:
+        symbols = symbols[rows]
     if trades.empty:
         return np.full(len(symbols), np.nan)
     overall = float(trades["notional"].median())
     per_symbol = trades.groupby("symbol", sort=True)["notional"].median()
-    mapped = symbols.map(per_symbol).to_numpy(dtype=np.float64)
+    at = pd.Index(per_symbol.index.astype(object)).get_indexer(symbols)
+    values = per_symbol.to_numpy(dtype=np.float64)
+    mapped = np.where(at >= 0, values[np.maximum(at, 0)] if values.size else np.nan, np.nan)
     return np.where(np.isfinite(mapped), mapped, overall)
 
 
 def _blocked_frame(enriched: Enriched) -> pd.DataFrame:
     sig = enriched.signals
-    blocked = (sig["decision"] == "blocked").to_numpy()
-    x = enriched.net_counterfactual()
-    notional = typical_notional(enriched)
-    frame = sig.loc[blocked, ["event_id", "symbol", "direction", "ts", "blocked_by"]].reset_index(drop=True)
+    blocked = np.flatnonzero(sig["decision"].to_numpy(dtype=object) == "blocked")
+    x = enriched.net_counterfactual()[blocked]
+    notional = typical_notional(enriched, blocked)
+    frame = sig[["event_id", "symbol", "direction", "ts", "blocked_by"]].take(blocked).reset_index(drop=True)
     frame["blocked_by"] = frame["blocked_by"].fillna("unknown").astype(str)
-    frame["x"] = x[blocked]
-    frame["pnl"] = x[blocked] * notional[blocked]
+    frame["x"] = x
+    frame["pnl"] = x * notional
     return frame
 
 

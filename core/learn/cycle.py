@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from core.learn.allocation import allocation_after, learn_allocation
@@ -19,7 +20,7 @@ from core.learn.frames import CycleInputs
 from core.learn.gates import learn_conviction_gate
 from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
-from core.learn.outcomes import GAP, RESOLVED, resolve_outcomes
+from core.learn.outcomes import GAP, RESOLVED, outcome_rows, resolve_outcomes
 from core.learn.proposal import Change, Proposal
 from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
@@ -48,10 +49,14 @@ def run_cycle(
     inputs.validate()
     horizons = config.horizon_seconds()
     labels = dict(zip(horizons, config.horizons, strict=True))
-    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, inputs.outcomes)
+    stored_rows = outcome_rows(inputs.signals, inputs.outcomes)  # the one id lookup of stored outcomes
+    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, inputs.outcomes, stored_rows)
     fresh = resolution.outcomes
     outcomes = pd.concat([inputs.outcomes, fresh], ignore_index=True) if len(fresh) else inputs.outcomes
-    enriched = enrich(inputs, outcomes, labels, now_ms, config.lookback_seconds(), current.hold_time.default.target_s)
+    rows = np.concatenate([stored_rows, resolution.rows]) if len(fresh) else stored_rows
+    enriched = enrich(
+        inputs, outcomes, labels, now_ms, config.lookback_seconds(), current.hold_time.default.target_s, rows
+    )
     seen = sorted(set(current.weights) | set(inputs.component_names()))
 
     changes: list[Change] = []

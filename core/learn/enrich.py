@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.learn.frames import CycleInputs
 from core.learn.outcomes import RESOLVED
-from core.learn.stats import FloatArray
+from core.learn.stats import FloatArray, IntArray
 
 
 def ret_col(horizon_s: int) -> str:
@@ -70,28 +70,48 @@ def enrich(
     now_ms: int,
     lookback_s: int,
     eval_target_s: int,
+    outcome_rows: IntArray | None = None,
 ) -> Enriched:
     """Join signals in the lookback with ``outcomes`` (all stored + new) and with linked trades.
 
     In: the cycle inputs, the outcomes to use, horizon seconds -> label ("5m"), now (watermark ms),
-    lookback seconds, the hold target whose nearest horizon scores counterfactuals.
-    Out: an ``Enriched`` bundle. Vectorised joins by ``get_indexer``; no loop per signal.
+    lookback seconds, the hold target whose nearest horizon scores counterfactuals, and optionally
+    each outcome's row in ``inputs.signals`` (-1 when unknown) when the caller already looked it up.
+    Out: an ``Enriched`` bundle. Vectorised joins: one hash lookup of ids (``get_indexer``) and
+    positional takes; no loop per signal.
     """
     horizons = sorted(labels)
     since = now_ms - lookback_s * 1000
     all_signals = inputs.signals
-    keep = np.flatnonzero(all_signals["ts"].to_numpy(dtype=np.int64) >= since)
-    order = keep[np.argsort(all_signals["ts"].to_numpy(dtype=np.int64)[keep], kind="stable")]
-    signals = all_signals.iloc[order].reset_index(drop=True)
-    components = inputs.components.iloc[order].reset_index(drop=True)
+    n_all = len(all_signals)
+    all_ts = all_signals["ts"].to_numpy(dtype=np.int64)
+    keep = np.flatnonzero(all_ts >= since)
+    kept_ts = all_ts[keep]
+    if kept_ts.size > 1 and bool(np.all(kept_ts[1:] >= kept_ts[:-1])):
+        order = keep  # already in time order: no sort
+    else:
+        order = keep[np.argsort(kept_ts, kind="stable")]
+    if order.size == n_all and (n_all == 0 or (order[0] == 0 and order[-1] == n_all - 1)):
+        # Every signal, in input order: share the input columns instead of copying them.
+        signals = all_signals
+        components = inputs.components
+    else:
+        signals = all_signals.take(order).reset_index(drop=True)
+        components = inputs.components.take(order).reset_index(drop=True)
+    position = np.full(n_all, -1, dtype=np.int64)  # row in inputs.signals -> row here
+    position[order] = np.arange(order.size, dtype=np.int64)
     dir_sign = np.where(signals["direction"].to_numpy() == "short", -1.0, 1.0)
     extra: dict[str, object] = {"dir_sign": dir_sign}
 
-    ids = pd.Index(signals["event_id"])
-    resolved = outcomes[outcomes["status"] == RESOLVED]
-    rows = ids.get_indexer(resolved["signal_event_id"]) if len(ids) else np.full(len(resolved), -1)
-    hs = resolved["horizon_s"].to_numpy(dtype=np.int64)
-    rets = resolved["ret"].to_numpy(dtype=np.float64)
+    status = outcomes["status"].to_numpy()
+    if outcome_rows is None:
+        full_ids = pd.Index(all_signals["event_id"])
+        outcome_rows = full_ids.get_indexer(outcomes["signal_event_id"]) if n_all else np.full(len(outcomes), -1)
+    resolved = np.flatnonzero(status == RESOLVED)
+    found = np.asarray(outcome_rows)[resolved]
+    rows = np.where(found >= 0, position[np.maximum(found, 0)], -1)
+    hs = outcomes["horizon_s"].to_numpy(dtype=np.int64)[resolved]
+    rets = outcomes["ret"].to_numpy(dtype=np.float64)[resolved]
     for h in horizons:
         col = np.full(len(signals), np.nan)
         pick = (rows >= 0) & (hs == h)
@@ -99,15 +119,12 @@ def enrich(
         extra[ret_col(h)] = col
         extra[aligned_col(h)] = col * dir_sign
 
-    trades = _trades_with_returns(inputs, since)
-    linked = np.full(len(trades), -1, dtype=np.int64)
-    if len(ids) and len(trades):
-        linked = ids.get_indexer(trades["signal_event_id"].fillna("").astype(str))
-    count = np.bincount(linked[linked >= 0], minlength=len(signals))
-    pnl = np.bincount(linked[linked >= 0], weights=trades["pnl"].to_numpy()[linked >= 0], minlength=len(signals))
-    notional = np.bincount(
-        linked[linked >= 0], weights=trades["notional"].to_numpy()[linked >= 0], minlength=len(signals)
-    )
+    trades, link = _trades_with_returns(inputs, since)
+    linked = np.where(link >= 0, position[np.maximum(link, 0)], -1)
+    ok = linked >= 0
+    count = np.bincount(linked[ok], minlength=len(signals))
+    pnl = np.bincount(linked[ok], weights=trades["pnl"].to_numpy()[ok], minlength=len(signals))
+    notional = np.bincount(linked[ok], weights=trades["notional"].to_numpy()[ok], minlength=len(signals))
     with np.errstate(divide="ignore", invalid="ignore"):
         extra["trade_count"] = count.astype(np.int64)
         extra["trade_pnl"] = np.where(count > 0, pnl, np.nan)
@@ -131,16 +148,18 @@ def enrich(
     )
 
 
-def _trades_with_returns(inputs: CycleInputs, since: int) -> pd.DataFrame:
+def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame, IntArray]:
+    """Trades closed since ``since`` with notional, ret, conv, edge_bps, win; and each one's signal row (-1)."""
     trades = inputs.trades
     trades = trades[trades["ts"].to_numpy(dtype=np.int64) >= since].reset_index(drop=True)
     notional = (trades["entry_price"] * trades["quantity"]).to_numpy(dtype=np.float64)
-    signal_ids = pd.Index(inputs.signals["event_id"])
-    link = signal_ids.get_indexer(trades["signal_event_id"].fillna("").astype(str)) if len(signal_ids) else None
+    link = np.full(len(trades), -1, dtype=np.int64)
+    if len(inputs.signals) and len(trades):
+        link = pd.Index(inputs.signals["event_id"]).get_indexer(trades["signal_event_id"].fillna("").astype(str))
     conv = trades["conviction"].to_numpy(dtype=np.float64).copy()
     edge = np.full(len(trades), np.nan)
-    if link is not None:
-        ok = link >= 0
+    ok = link >= 0
+    if ok.any():
         sig_conv = inputs.signals["conviction"].to_numpy(dtype=np.float64)
         sig_edge = inputs.signals["expected_edge_bps"].to_numpy(dtype=np.float64)
         fill = np.isnan(conv) & ok
@@ -152,7 +171,7 @@ def _trades_with_returns(inputs: CycleInputs, since: int) -> pd.DataFrame:
         {"notional": notional, "ret": ret, "conv": conv, "edge_bps": edge, "win": trades["pnl"].to_numpy() > 0},
         index=trades.index,
     )
-    return pd.concat([trades, extra], axis=1)
+    return pd.concat([trades, extra], axis=1), np.asarray(link, dtype=np.int64)
 
 
 def component_outcome_counts(enriched: Enriched) -> dict[str, int]:
@@ -160,7 +179,9 @@ def component_outcome_counts(enriched: Enriched) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not enriched.horizons_s:
         return counts
-    carried = enriched.components.notna().to_numpy() & (enriched.components.fillna(0.0).to_numpy() != 0.0)
+    carried = enriched.components.notna().to_numpy(dtype=bool) & (
+        enriched.components.fillna(0.0).to_numpy(dtype=float) != 0.0
+    )
     resolved = np.column_stack([~np.isnan(enriched.aligned(h)) for h in enriched.horizons_s]).astype(np.int64)
     per_horizon = carried.astype(np.int64).T @ resolved  # components x horizons
     for name_i, name in enumerate(enriched.components.columns):

@@ -9,7 +9,7 @@ when the symbol has no marks at all, else "missing_mark"); before that it is pen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,12 @@ MISSING_MARK = "missing_mark"
 
 @dataclass(frozen=True, eq=False)
 class Resolution:
-    """Newly decided outcomes (resolved or gap) and the number of pairs still pending."""
+    """Newly decided outcomes (resolved or gap), the number of pairs still pending, and each new
+    outcome's row in the signals frame it was resolved from (aligned with ``outcomes``)."""
 
     outcomes: pd.DataFrame
     pending: int
+    rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def tolerance_ms(horizon_s: int) -> int:
@@ -36,16 +38,42 @@ def tolerance_ms(horizon_s: int) -> int:
     return max(horizon_s * 500, 60_000)
 
 
-def _already_mask(event_ids: pd.Index, already: pd.DataFrame | None, horizons_s: list[int]) -> NDArray[np.bool_]:
+def outcome_rows(signals: pd.DataFrame, outcomes: pd.DataFrame) -> NDArray[np.int64]:
+    """Row of each outcome's signal in ``signals`` (-1 when absent): one hash lookup of the ids."""
+    if len(signals) == 0 or len(outcomes) == 0:
+        return np.full(len(outcomes), -1, dtype=np.int64)
+    rows = pd.Index(signals["event_id"]).get_indexer(outcomes["signal_event_id"])
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _already_mask(
+    n: int, already: pd.DataFrame | None, horizons_s: list[int], rows: NDArray[np.int64]
+) -> NDArray[np.bool_]:
     """done[i, j]: (signal i, horizon j) is already stored."""
-    done = np.zeros((len(event_ids), len(horizons_s)), dtype=bool)
-    if already is None or already.empty or len(event_ids) == 0:
+    done = np.zeros((n, len(horizons_s)), dtype=bool)
+    if already is None or already.empty or n == 0:
         return done
-    rows = event_ids.get_indexer(pd.Index(already["signal_event_id"]))
     cols = pd.Index(horizons_s).get_indexer(pd.Index(already["horizon_s"].to_numpy(dtype=np.int64)))
     keep = (rows >= 0) & (cols >= 0)
     done[rows[keep], cols[keep]] = True
     return done
+
+
+def _run_codes(values: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
+    """Run-length view of ``values``: start of each run, its length, and the run values.
+
+    One comparison of neighbours instead of hashing every element: marks come grouped by symbol,
+    so a few dozen runs stand for millions of rows (any order is still correct, only slower).
+    """
+    if values.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, values[:0]
+    change = np.empty(values.size, dtype=bool)
+    change[0] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, values.size))
+    return starts, lengths, values[starts]
 
 
 def resolve_outcomes(
@@ -54,30 +82,40 @@ def resolve_outcomes(
     horizons_s: list[int],
     watermark_ms: int,
     already: pd.DataFrame | None = None,
+    already_rows: NDArray[np.int64] | None = None,
 ) -> Resolution:
     """Decide every (signal, horizon) pair not in ``already``.
 
     In: signals and prices frames (see frames.py), horizons in seconds, the bot's watermark (ms),
-    the stored outcomes. Out: a ``Resolution`` whose frame has the outcome columns, ordered by
-    horizon then by the signals' input order, and the count of pairs still pending.
-    Vectorised: marks are sorted once on a (symbol code, ts) key and every signal is located
-    with one ``searchsorted`` per horizon.
+    the stored outcomes and optionally their signal rows (``outcome_rows``) when already looked up.
+    Out: a ``Resolution`` whose frame has the outcome columns, ordered by horizon then by the
+    signals' input order, the count of pairs still pending and the new outcomes' signal rows.
+    Vectorised: marks are coded by symbol runs and kept in (symbol code, ts) order (sorted only
+    when they come unsorted); signals are sorted once on the same key, so every horizon is one
+    ``searchsorted`` of sorted needles.
     """
     n = len(signals)
     if n == 0 or not horizons_s:
         return Resolution(empty_outcomes(), 0)
-    event_ids = pd.Index(signals["event_id"])
-    done = _already_mask(event_ids, already, horizons_s)
+    if already is not None and not already.empty and already_rows is None:
+        already_rows = outcome_rows(signals, already)
+    done = _already_mask(n, already, horizons_s, np.zeros(0, dtype=np.int64) if already_rows is None else already_rows)
+    todo_any = np.flatnonzero(~done.all(axis=1))
+    if todo_any.size == 0:
+        return Resolution(empty_outcomes(), 0)
 
-    codes, uniques = pd.factorize(pd.concat([signals["symbol"], prices["symbol"]], ignore_index=True), sort=True)
-    sig_code = codes[:n].astype(np.int64)
-    mark_code = codes[n:].astype(np.int64)
-    sig_ts = signals["ts"].to_numpy(dtype=np.int64)
-    sig_price = signals["price"].to_numpy(dtype=np.float64)
+    # Symbol codes: numbered in the order the marks' symbol runs appear (usually already sorted).
+    mark_sym = prices["symbol"].to_numpy(dtype=object)
+    _, lengths, heads = _run_codes(mark_sym)
+    head_codes, uniques = pd.factorize(heads)
+    mark_code = np.repeat(head_codes.astype(np.int64), lengths)
+    sig_code_all = pd.Index(uniques).get_indexer(pd.Index(signals["symbol"].to_numpy(dtype=object)[todo_any]))
+    sig_code = np.asarray(sig_code_all, dtype=np.int64)  # -1: the symbol has no marks at all
+
+    sig_ts = signals["ts"].to_numpy(dtype=np.int64)[todo_any]
+    sig_price = signals["price"].to_numpy(dtype=np.float64)[todo_any]
     mark_ts = prices["ts"].to_numpy(dtype=np.int64)
     mark_price = prices["price"].to_numpy(dtype=np.float64)
-    has_marks = np.zeros(len(uniques), dtype=bool)
-    has_marks[mark_code] = True
 
     max_reach = max(h * 1000 + tolerance_ms(h) for h in horizons_s)
     base = int(min(sig_ts.min(), mark_ts.min() if mark_ts.size else sig_ts.min()))
@@ -86,53 +124,74 @@ def resolve_outcomes(
     if span * (len(uniques) + 1) >= 2**62:
         raise ValueError("time span x symbols too large for the packed (symbol, ts) key")
     mark_key = mark_code * span + (mark_ts - base)
-    order = np.argsort(mark_key, kind="stable")
-    mark_key = mark_key[order]
-    mark_ts, mark_price = mark_ts[order], mark_price[order]
+    if mark_key.size > 1 and not bool(np.all(mark_key[1:] >= mark_key[:-1])):
+        order = np.argsort(mark_key, kind="stable")
+        mark_key, mark_ts, mark_price = mark_key[order], mark_ts[order], mark_price[order]
 
-    parts: list[pd.DataFrame] = []
+    # Signals in (code, ts) order: adding h keeps the order, so every horizon's needles are sorted
+    # and the marks they hit are read in order; results go back to input order by one scatter.
+    marked = sig_code >= 0
+    sig_key = np.where(marked, sig_code, 0) * span + (sig_ts - base)
+    by_key = np.argsort(sig_key, kind="stable")
+    sorted_key = sig_key[by_key]
+    marked_sorted = marked[by_key]
+    price_sorted = sig_price[by_key]
+    last = max(mark_key.size - 1, 0)
+    m = todo_any.size
+
+    rows_parts: list[NDArray[np.int64]] = []
+    h_parts: list[NDArray[np.int64]] = []
+    found_parts: list[NDArray[np.bool_]] = []
+    ret_parts: list[NDArray[np.float64]] = []
+    mark_parts: list[NDArray[np.int64]] = []
+    nomark_parts: list[NDArray[np.bool_]] = []
     pending = 0
     for j, h in enumerate(horizons_s):
-        todo = np.flatnonzero(~done[:, j])
-        if todo.size == 0:
+        todo = ~done[todo_any, j]
+        if not todo.any():
             continue
-        target = sig_ts[todo] + h * 1000
-        deadline = target + tolerance_ms(h)
-        idx = np.searchsorted(mark_key, sig_code[todo] * span + (target - base), side="left")
-        safe = np.minimum(idx, max(mark_key.size - 1, 0))
+        found = np.zeros(m, dtype=bool)
+        ret = np.full(m, np.nan)
+        hit_ts = np.zeros(m, dtype=np.int64)
         if mark_key.size:
-            found = (idx < mark_key.size) & (mark_key[safe] // span == sig_code[todo]) & (mark_ts[safe] <= deadline)
-        else:
-            found = np.zeros(todo.size, dtype=bool)
-        gap = ~found & (watermark_ms > deadline)
-        pending += int(todo.size - found.sum() - gap.sum())
-        decided = found | gap
-        rows = todo[decided]
-        f = found[decided]
-        ret = np.full(rows.size, np.nan)
-        marks = np.zeros(rows.size, dtype=np.int64)
-        if mark_key.size:
-            hit = safe[decided][f]
-            ret[f] = mark_price[hit] / sig_price[rows[f]] - 1.0
-            marks[f] = mark_ts[hit]
-        reason = np.where(has_marks[sig_code[rows]], MISSING_MARK, NO_MARKS).astype(object)
-        reason[f] = None
-        parts.append(
-            pd.DataFrame(
-                {
-                    "signal_event_id": signals["event_id"].to_numpy()[rows],
-                    "horizon_s": np.full(rows.size, h, dtype=np.int64),
-                    "status": np.where(f, RESOLVED, GAP),
-                    "ret": ret,
-                    "mark_ts": marks,
-                    "reason": reason,
-                }
-            )
-        )
-    if not parts:
+            needle = sorted_key + h * 1000
+            idx = np.searchsorted(mark_key, needle, side="left")
+            safe = np.minimum(idx, last)
+            # Same symbol and no later than the deadline in one comparison: a mark of a later
+            # symbol has a key beyond every deadline of this one (span covers all deadlines).
+            f_sorted = marked_sorted & (idx < mark_key.size) & (mark_key[safe] <= needle + tolerance_ms(h))
+            found[by_key] = f_sorted
+            ret[by_key] = np.where(f_sorted, mark_price[safe] / price_sorted - 1.0, np.nan)
+            hit_ts[by_key] = np.where(f_sorted, mark_ts[safe], 0)
+        found &= todo
+        deadline = sig_ts + (h * 1000 + tolerance_ms(h))
+        gap = todo & ~found & (watermark_ms > deadline)
+        pending += int(todo.sum() - found.sum() - gap.sum())
+        decided = np.flatnonzero(found | gap)
+        rows_parts.append(todo_any[decided])
+        h_parts.append(np.full(decided.size, h, dtype=np.int64))
+        found_parts.append(found[decided])
+        ret_parts.append(ret[decided])
+        mark_parts.append(hit_ts[decided])
+        nomark_parts.append(~marked[decided])
+    if not rows_parts or sum(p.size for p in rows_parts) == 0:
         return Resolution(empty_outcomes(), pending)
-    frame = pd.concat(parts, ignore_index=True)
-    return Resolution(frame.astype({k: v for k, v in OUTCOME_COLUMNS.items() if v != "object"}), pending)
+    rows = np.concatenate(rows_parts)
+    found_all = np.concatenate(found_parts)
+    nomark = np.concatenate(nomark_parts)
+    status = np.array([GAP, RESOLVED], dtype=object)[found_all.astype(np.int64)]
+    reason = np.array([MISSING_MARK, NO_MARKS, None], dtype=object)[np.where(found_all, 2, nomark.astype(np.int64))]
+    frame = pd.DataFrame(
+        {
+            "signal_event_id": signals["event_id"].array.take(rows),
+            "horizon_s": np.concatenate(h_parts),
+            "status": pd.array(status, dtype="str"),
+            "ret": np.concatenate(ret_parts),
+            "mark_ts": np.concatenate(mark_parts).astype(np.int64),
+            "reason": reason,
+        }
+    )
+    return Resolution(frame.astype({k: v for k, v in OUTCOME_COLUMNS.items() if v != "object"}), pending, rows)
 
 
 def symbols_without_marks(signals: pd.DataFrame, prices: pd.DataFrame) -> dict[str, int]:

@@ -14,8 +14,6 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-# Lags above this use an FFT autocovariance (O(n log n)) instead of one dot product per lag.
-_DIRECT_LAGS = 48
 WILSON_Z = 1.959963984540054  # two-sided 95%
 
 
@@ -56,30 +54,56 @@ def hac_lag(ts_ms: IntArray, horizon_s: int) -> int:
 
 
 def autocovariances(x: FloatArray, lag: int) -> FloatArray:
-    """gamma_0..gamma_lag of ``x`` (demeaned, divided by n)."""
+    """gamma_0..gamma_lag of ``x`` (demeaned, divided by n). O(n * lag): for reports and tests."""
     n = x.size
     xc = x - x.mean()
-    if lag <= _DIRECT_LAGS:
-        # einsum, not np.dot: BLAS threading makes short dot products erratically slow.
-        return np.array([float(np.einsum("i,i->", xc[: n - k], xc[k:])) / n for k in range(lag + 1)])
-    size = 1 << int(2 * n - 1).bit_length()
-    spectrum = np.fft.rfft(xc, size)
-    acov = np.fft.irfft(spectrum * np.conj(spectrum), size)[: lag + 1]
-    return np.asarray(acov / n, dtype=np.float64)
+    # einsum, not np.dot: BLAS threading makes short dot products erratically slow.
+    return np.array([float(np.einsum("i,i->", xc[: n - k], xc[k:])) / n for k in range(lag + 1)])
+
+
+def bartlett_long_run_variance(x: FloatArray, lag: int) -> tuple[float, float]:
+    """(gamma_0, Newey-West long-run variance) of ``x`` with a Bartlett kernel at ``lag``, in O(n).
+
+    With xc = x - mean padded by zeros and M = lag + 1, every window sum W_a = sum_{k<M} xc_{a+k}
+    (a = -lag..n-1) counts each pair (i, i+l), l <= lag, exactly M - l times, so
+    sum_a W_a^2 = n * M * (gamma_0 + 2 * sum_{l=1..L} (1 - l/M) gamma_l). The window sums come
+    from one cumulative sum: the same statistic as the autocovariance formula, without an FFT.
+    """
+    n = x.size
+    xc = x - x.mean()
+    gamma0 = float(np.einsum("i,i->", xc, xc)) / n
+    if lag <= 0:
+        return gamma0, gamma0
+    m = lag + 1
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    np.cumsum(xc, out=c[1:])
+    if m >= n:
+        # Every window holds the head or the tail of the sample: only cumulative sums appear.
+        head, tail = c[1:], c[n] - c[:n]
+        full = max(m - n, 0) + 1  # windows covering the whole sample
+        total = float(np.einsum("i,i->", head[:-1], head[:-1]) + np.einsum("i,i->", tail[1:], tail[1:]))
+        total += full * c[n] * c[n]
+    else:
+        inner = c[m:] - c[: n + 1 - m]  # windows inside the sample (n + 1 - m of them)
+        head = c[1:m]  # windows cut by the start (m - 1 of them)
+        tail = c[n] - c[n + 1 - m : n]  # windows cut by the end (m - 1 of them)
+        total = float(np.einsum("i,i->", inner, inner) + np.einsum("i,i->", head, head))
+        total += float(np.einsum("i,i->", tail, tail))
+    return gamma0, total / (n * m)
 
 
 def newey_west_t(x: FloatArray, lag: int) -> float:
     """t of the mean of ``x`` with a Bartlett-kernel Newey-West long-run variance at ``lag``.
 
     var = gamma_0 + 2 * sum_{l=1..L} (1 - l/(L+1)) gamma_l;  t = mean / sqrt(var / n).
+    Computed in O(n) whatever the lag (see ``bartlett_long_run_variance``).
     """
     n = x.size
     if n < 2:
         return 0.0
-    gammas = autocovariances(x, lag)
-    weights = 1.0 - np.arange(1, lag + 1) / (lag + 1.0)
-    var = float(gammas[0] + 2.0 * np.dot(weights, gammas[1:]))
-    if gammas[0] <= 0.0 or var <= 0.0:
+    gamma0, var = bartlett_long_run_variance(x, lag)
+    if gamma0 <= 0.0 or var <= 0.0:
         return 0.0
     return float(x.mean() / math.sqrt(var / n))
 
@@ -103,9 +127,10 @@ def summarize(x: FloatArray, ts_ms: IntArray | None = None, horizon_s: int = 0) 
     lag = hac_lag(ts_ms, horizon_s) if ts_ms is not None else 0
     naive = plain_t(x)
     t = newey_west_t(x, lag) if lag > 0 else naive
-    gains = float(x[x > 0].sum())
-    losses = float(-x[x < 0].sum())
-    return Summary(n, float(x.mean()), float((x > 0).mean()), t, naive, lag, gains, losses)
+    gains = float(np.maximum(x, 0.0).sum())
+    losses = float(-np.minimum(x, 0.0).sum())
+    hits = int(np.count_nonzero(x > 0))
+    return Summary(n, float(x.mean()), hits / n, t, naive, lag, gains, losses)
 
 
 def wilson_interval(wins: FloatArray, n: FloatArray, z: float = WILSON_Z) -> tuple[FloatArray, FloatArray]:

@@ -47,14 +47,15 @@ def component_stats(enriched: Enriched, config: LearningConfig) -> list[Componen
     ts = enriched.signals["ts"].to_numpy(dtype=np.int64)
     low, high = config.weight_bounds
     rets = {h: enriched.signals[ret_col(h)].to_numpy(dtype=np.float64) for h in enriched.horizons_s}
+    resolved = {h: np.isfinite(r) for h, r in rets.items()}
     for name in enriched.components.columns:
         score = enriched.components[name].to_numpy(dtype=np.float64)
+        sign = np.sign(score)  # NaN where absent, 0 where the score is 0
         carried = np.isfinite(score) & (score != 0.0)
-        sign = np.sign(score)
         for h in enriched.horizons_s:
-            mask = carried & np.isfinite(rets[h])
-            x = sign[mask] * rets[h][mask]
-            s = summarize(x, ts[mask], h)
+            rows = np.flatnonzero(carried & resolved[h])
+            x = sign[rows] * rets[h][rows]
+            s = summarize(x, ts[rows], h)
             pf = s.gains / s.losses if s.losses > 0 else (float("inf") if s.gains > 0 else 1.0)
             target = shrunk_profit_factor(s.gains, s.losses, s.n, config.min_outcomes)
             out.append(
