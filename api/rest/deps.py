@@ -13,7 +13,7 @@ from core.services.context import ServiceContext
 _bearer = HTTPBearer(auto_error=False, description="A bot key or an admin key.")
 
 
-def get_ctx(request: Request) -> ServiceContext:
+async def get_ctx(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
@@ -22,7 +22,7 @@ async def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else request.headers.get("authorization")
-    return await authenticate(get_ctx(request), header)
+    return await authenticate(request.app.state.ctx, header)
 
 
 Ctx = Annotated[ServiceContext, Depends(get_ctx)]

@@ -61,17 +61,20 @@ async def authenticate(ctx: ServiceContext, authorization: str | None) -> Princi
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return Principal(ADMIN_TOKEN_ID, "admin")
     digest = hash_key(token)
-    now = time.monotonic()
     cached = ctx.auth_cache.get(digest)
-    if cached is not None and now - cached[0] < ctx.settings.auth_cache_ttl_s:
+    if cached is not None and time.monotonic() - cached[0] < ctx.settings.auth_cache_ttl_s:
         return cached[1]
+    return await ctx.single_flight(f"key:{digest}", lambda: _lookup(ctx, digest))
+
+
+async def _lookup(ctx: ServiceContext, digest: str) -> Principal:
     async with ctx.sessions() as session:
         row = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         ctx.auth_cache.pop(digest, None)
         raise unauthenticated("The API key is unknown or revoked.")
     principal = Principal(row.id, "admin" if row.scope == "admin" else "bot", row.bot_id)
-    ctx.auth_cache[digest] = (now, principal)
+    ctx.auth_cache[digest] = (time.monotonic(), principal)
     return principal
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +17,9 @@ from core.store.db import make_engine, make_sessionmaker
 if TYPE_CHECKING:
     from core.services.auth import Principal
     from core.services.params import CurrentParams
+
+
+T = TypeVar("T")
 
 
 def wall_clock_ms() -> int:
@@ -72,6 +75,30 @@ class ServiceContext:
     # In-process caches; see core/services/params.py and auth.py for their rules.
     params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+    async def single_flight(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        """Run ``load`` once for concurrent callers with the same key; the others await its result.
+
+        Keeps a cache refresh from turning into one DB query per waiting request when an entry expires.
+        """
+        pending = self._inflight.get(key)
+        if pending is not None:
+            result: T = await asyncio.shield(pending)
+            return result
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: callers that awaited it re-raise; nobody else should warn
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
 
     @classmethod
     def create(cls, settings: Settings) -> ServiceContext:

@@ -108,7 +108,8 @@ def validate_batch(raw: list[Any], now_ms: int, max_events: int) -> list[SignalE
 def _rows(bot_id: str, events: list[SignalEvent | TradeEvent | PriceEvent]) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {"signal": [], "trade": [], "price": []}
     for ev in events:
-        row = ev.model_dump(exclude={"type"})
+        row = dict(ev.__dict__)  # the validated fields, without model_dump's per-field walk
+        del row["type"]
         row["bot_id"] = bot_id
         rows[ev.type].append(row)
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -19,7 +20,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys, WAL and a busy timeout so API and jobs can share a file."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -30,7 +31,11 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, json_serializer=_json_dumps)
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
