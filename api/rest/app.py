@@ -9,11 +9,12 @@ from fastapi import FastAPI
 
 from api.rest import problems
 from api.rest.metrics import MetricsMiddleware
-from api.rest.routes import bots, events, params, system
+from api.rest.routes import audit, bots, cycles, events, insight, params, system
 from core import __version__
 from core.services.context import ServiceContext
 from core.settings import Settings
 from core.store.db import ensure_migrated
+from workers.queue import open_job_queue
 
 DESCRIPTION = """Learning-as-a-service for trading bots.
 
@@ -24,23 +25,33 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app. The lifespan opens the database (refusing an unmigrated one) and closes it."""
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None = None) -> FastAPI:
+    """Build the app.
+
+    Without ``ctx`` the lifespan owns the process: it opens the database (refusing an unmigrated one),
+    attaches the job queue (arq with Redis, else the embedded runner) and closes both. With ``ctx``
+    (``edgeloop serve``, which shares one context with the gRPC server) the caller owns them.
+    """
+    settings = settings or (ctx.settings if ctx else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = ServiceContext.create(settings)
-        try:
-            await ensure_migrated(ctx.engine)
+        if ctx is not None:
             app.state.ctx = ctx
             yield
+            return
+        own = ServiceContext.create(settings)
+        try:
+            await ensure_migrated(own.engine)
+            app.state.ctx = own
+            async with open_job_queue(own):
+                yield
         finally:
-            await ctx.close()
+            await own.close()
 
     app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
-    for module in (system, bots, events, params):
+    for module in (system, bots, events, params, cycles, insight, audit):
         app.include_router(module.router)
     return app

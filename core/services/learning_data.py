@@ -76,11 +76,10 @@ async def load_signals(session: AsyncSession, bot_id: str, window: Window) -> tu
     return signals, components_frame([row[-1] for row in rows])
 
 
-async def load_prices(
-    session: AsyncSession, bot_id: str, symbols: Sequence[str], window: Window
-) -> pd.DataFrame:
-    return frame(await repos.price_rows(session, bot_id, sorted(set(symbols)), window.since_ms, window.until_ms),
-                 PRICE_COLUMNS)
+async def load_prices(session: AsyncSession, bot_id: str, symbols: Sequence[str], window: Window) -> pd.DataFrame:
+    return frame(
+        await repos.price_rows(session, bot_id, sorted(set(symbols)), window.since_ms, window.until_ms), PRICE_COLUMNS
+    )
 
 
 async def load_outcomes(session: AsyncSession, bot_id: str, window: Window) -> pd.DataFrame:

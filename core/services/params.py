@@ -50,10 +50,14 @@ class CurrentParams:
 
 
 async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -> CurrentParams:
-    now = time.monotonic()
     cached = ctx.params_cache.get(bot_id)
-    if cached is not None and now - cached[0] < max_age_s:
+    if cached is not None and time.monotonic() - cached[0] < max_age_s:
         return cached[1]
+    return await ctx.single_flight(f"params:{bot_id}", lambda: _refresh(ctx, bot_id))
+
+
+async def _refresh(ctx: ServiceContext, bot_id: str) -> CurrentParams:
+    cached = ctx.params_cache.get(bot_id)
     async with ctx.sessions() as session:
         version = await repos.current_version(session, bot_id)
         if version is None:
@@ -65,7 +69,7 @@ async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -
             document = await repos.get_version_document(session, bot_id, version)
             assert document is not None, "bots.current_version points at a missing version"
             current = CurrentParams(version, orjson.dumps(document), document)
-    ctx.params_cache[bot_id] = (now, current)
+    ctx.params_cache[bot_id] = (time.monotonic(), current)  # stamped after the read, not before
     return current
 
 
@@ -90,6 +94,21 @@ async def wait_for_newer(
         await ctx.notifier.wait(min(remaining, POLL_INTERVAL_S))
         current = await _load_current(ctx, bot_id, max_age_s=0)
     return current
+
+
+async def get_params_if_newer(
+    ctx: ServiceContext, principal: Principal, bot_id: str, known_version: int | None, wait_s: float = 0
+) -> CurrentParams | None:
+    """The current params, or None when ``known_version`` is still current (HTTP 304 / gRPC not_modified).
+
+    With ``known_version`` and ``wait_s > 0``, long-polls up to ``min(wait_s, max_wait_s)`` for a newer version.
+    """
+    if known_version is not None and wait_s > 0:
+        wait = min(wait_s, ctx.settings.max_wait_s)
+        current = await wait_for_newer(ctx, principal, bot_id, known_version, wait)
+    else:
+        current = await get_current_params(ctx, principal, bot_id)
+    return None if current.version == known_version else current
 
 
 async def _document(ctx: ServiceContext, bot_id: str, version: int) -> dict[str, Any]:

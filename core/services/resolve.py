@@ -34,9 +34,15 @@ def outcome_rows(bot_id: str, outcomes: pd.DataFrame) -> list[dict[str, Any]]:
     """Outcome frame -> insert rows (NaN returns become NULL)."""
     columns = [outcomes[c].tolist() for c in ("signal_event_id", "horizon_s", "status", "ret", "mark_ts", "reason")]
     return [
-        {"bot_id": bot_id, "signal_event_id": sid, "horizon_s": int(h), "status": status,
-         "ret": None if ret is None or math.isnan(ret) else float(ret), "mark_ts": int(mark),
-         "reason": reason if isinstance(reason, str) else None}
+        {
+            "bot_id": bot_id,
+            "signal_event_id": sid,
+            "horizon_s": int(h),
+            "status": status,
+            "ret": None if ret is None or math.isnan(ret) else float(ret),
+            "mark_ts": int(mark),
+            "reason": reason if isinstance(reason, str) else None,
+        }
         for sid, h, status, ret, mark, reason in zip(*columns, strict=True)
     ]
 

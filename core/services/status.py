@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from core import __version__
+from core.schemas.config import LearningConfig
 from core.schemas.timefmt import ms_to_rfc3339
+from core.services import insight, schedule
 from core.services.auth import Principal
 from core.services.context import ServiceContext
 from core.store import repos
@@ -19,10 +21,16 @@ class CycleSummary(BaseModel):
 
 class BotStatus(BaseModel):
     id: str
+    health: str = Field(..., description="Learning health level (`ok`, `warn`, `error`); details at /health.")
     current_version: int
     watermark: str | None
     events: dict[str, int] = Field(..., description="Stored signals, trades and price marks.")
     last_cycles: dict[str, CycleSummary] = Field(..., description="Latest cycle of each kind.")
+    next_runs: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Next scheduled run of `resolve`, `continuous` and `comprehensive` (RFC 3339, UTC; a past time "
+        "means due now); null when the bot's schedule is disabled.",
+    )
 
 
 class StatusRead(BaseModel):
@@ -45,9 +53,16 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
             if row is None:
                 continue
             cycles = await repos.last_cycles(session, bot_id)
+            runs = schedule.next_runs(
+                LearningConfig.model_validate(row.config).schedule,
+                await repos.last_cycle_bases(session, bot_id),
+                row.created_at,
+                now,
+            )
             bots.append(
                 BotStatus(
                     id=row.id,
+                    health=str((await insight.get_health(ctx, principal, bot_id))["level"]),
                     current_version=row.current_version,
                     watermark=ms_to_rfc3339(row.watermark_ms) if row.watermark_ms is not None else None,
                     events=await repos.event_counts(session, bot_id),
@@ -59,6 +74,7 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                         )
                         for kind, c in cycles.items()
                     },
+                    next_runs={job: ms_to_rfc3339(at) if at is not None else None for job, at in runs.items()},
                 )
             )
     return StatusRead(
@@ -68,3 +84,9 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
         worker_heartbeat_age_s=round((now - heartbeat) / 1000, 3) if heartbeat is not None else None,
         bots=bots,
     )
+
+
+async def record_heartbeat(ctx: ServiceContext, worker_id: str, queue: str) -> None:
+    """A worker (arq or the embedded runner) says it is alive; `/v1/status` and `worker_missing` read it."""
+    async with ctx.sessions.begin() as session:
+        await repos.upsert_heartbeat(session, worker_id, queue, ctx.clock())

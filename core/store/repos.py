@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+import orjson
+from sqlalchemy import Column, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,13 +80,48 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+_PG_ARRAY_TYPE = {"big_integer": "int8", "integer": "int4", "float": "float8", "JSON": "json", "boolean": "bool"}
+
+
+def _pg_array_type(column: Column[Any]) -> str:
+    return _PG_ARRAY_TYPE.get(column.type.__visit_name__, "text")
+
+
+async def _insert_pg(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], unique: Sequence[str]) -> int:
+    # One array parameter per column (INSERT ... SELECT FROM unnest): a handful of parameters per
+    # batch instead of one per value, which is what makes bulk ingest cheap on PostgreSQL.
+    columns = [table.c[name] for name in rows[0]]
+    arrays: dict[str, list[Any]] = {}
+    casts = []
+    for i, column in enumerate(columns):
+        values = [row[column.name] for row in rows]
+        kind = _pg_array_type(column)
+        if kind == "json":
+            values = [None if v is None else orjson.dumps(v).decode() for v in values]
+        arrays[f"c{i}"] = values
+        casts.append(f"CAST(:c{i} AS {kind}[])")
+    names = ", ".join(c.name for c in columns)
+    stmt = text(
+        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({', '.join(casts)}) "
+        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+    )
+    result = await session.execute(stmt, arrays)
+    return int(getattr(result, "rowcount", 0))
+
+
 async def insert_ignoring_duplicates(
     session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], unique: Sequence[str]
 ) -> int:
-    """Bulk insert (multi-row VALUES pages, ON CONFLICT DO NOTHING); returns how many rows were new."""
+    """Bulk insert with ON CONFLICT DO NOTHING; returns how many rows were new.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)``. SQLite: multi-row VALUES pages.
+    Every row must carry the same keys.
+    """
     if not rows:
         return 0
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        return await _insert_pg(session, table, rows, unique)
+    stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c[unique[-1]])
     conn = await session.connection()
     result = await conn.execute(stmt, list(rows))
     return len(result.all())
@@ -372,3 +408,11 @@ async def outcome_rows(session: AsyncSession, bot_id: str, since_ms: int, until_
         .order_by(OUTCOMES.c.signal_event_id, OUTCOMES.c.horizon_s)
     )
     return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def outcome_status_counts(session: AsyncSession, bot_id: str) -> dict[str, int]:
+    """Stored outcomes of the bot by status (``resolved``, ``gap``)."""
+    stmt = (
+        select(SignalOutcome.status, func.count()).where(SignalOutcome.bot_id == bot_id).group_by(SignalOutcome.status)
+    )
+    return {status: int(n) for status, n in (await session.execute(stmt)).all()}

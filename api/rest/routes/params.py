@@ -35,20 +35,6 @@ def _known_version(if_none_match: str | None) -> int | None:
     return int(first) if first.isdigit() else None
 
 
-async def _conditional(
-    ctx: ServiceContext, caller: Principal, bot: str, if_none_match: str | None, wait: int | None
-) -> params.CurrentParams | None:
-    """The current params, or None when the client's version is still current (-> 304)."""
-    known = _known_version(if_none_match)
-    if known is not None and wait:
-        current = await params.wait_for_newer(ctx, caller, bot, known, min(wait, ctx.settings.max_wait_s))
-    else:
-        current = await params.get_current_params(ctx, caller, bot)
-    if known is not None and current.version == known:
-        return None
-    return current
-
-
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
 
@@ -61,7 +47,7 @@ async def _serve(
     wait: int | None,
     section: str | None = None,
 ) -> Response:
-    current = await _conditional(ctx, caller, bot, if_none_match, wait)
+    current = await params.get_params_if_newer(ctx, caller, bot, _known_version(if_none_match), wait or 0)
     if current is None:
         return Response(status_code=304, headers=_etag(_known_version(if_none_match) or 0))
     body = current.body if section is None else orjson.dumps(current.section(section))

@@ -1,0 +1,92 @@
+"""Health and report documents (DESIGN.md sections 4 and 9), as served."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    code: str = Field(..., description="Stable code, e.g. `insufficient_outcomes`, `no_price_marks`, `cycle_failed`.")
+    message: str = Field(..., description="What is wrong and what to do, in one or two sentences.")
+    detail: dict[str, Any] = Field(..., description="The numbers behind the message.")
+
+
+class HealthCounts(BaseModel):
+    signals: int
+    trades: int
+    prices: int
+    outcomes_resolved: int
+    outcomes_pending: int
+    outcomes_gap: int = Field(..., description="Outcomes whose price mark never came within tolerance.")
+
+
+class ComponentHealth(BaseModel):
+    name: str
+    outcomes: int = Field(..., description="Resolved outcomes at its best-covered horizon (lookback window).")
+    required: int = Field(..., description="`min_outcomes`: outcomes needed before its weight may move.")
+    status: Literal["learning", "insufficient_data"]
+    weight: float
+
+
+class CycleBrief(BaseModel):
+    cycle_id: str
+    status: str
+    finished_at: str | None
+
+
+class HealthRead(BaseModel):
+    level: Literal["ok", "warn", "error"]
+    problems: list[Problem]
+    counts: HealthCounts
+    components: list[ComponentHealth]
+    last_cycles: dict[str, CycleBrief | None]
+    next_runs: dict[str, str | None] = Field(..., description="Next scheduled run per job (null: schedule disabled).")
+
+
+class SignalReportRow(BaseModel):
+    component: str
+    horizon: str
+    n: int = Field(..., description="Resolved outcomes of signals carrying the component.")
+    ev_bps: float | None = Field(None, description="Mean component-aligned return, basis points.")
+    hit_rate: float | None
+    t: float | None = Field(None, description="t-statistic (Newey-West when outcomes overlap).")
+    naive_t: float | None = Field(None, description="t-statistic ignoring overlap, for comparison.")
+    weight: float = Field(..., description="Current weight.")
+
+
+class GateReportRow(BaseModel):
+    gate: str
+    blocked: int = Field(..., description="Signals this gate blocked in the lookback window.")
+    resolved: int = Field(..., description="Of those, how many have an outcome at the evaluation horizon.")
+    ev_bps: float | None = Field(None, description="Mean would-be return of the blocked signals, bps.")
+    hit_rate: float | None
+    saved_return_bps: float = Field(..., description="Sum of would-be losses avoided, bps.")
+    missed_return_bps: float = Field(..., description="Sum of would-be gains given up, bps.")
+    saved_pnl: float | None = Field(None, description="Losses avoided in quote currency (null without trades to size).")
+    missed_pnl: float | None = Field(None, description="Gains given up in quote currency.")
+    net_pnl: float | None = Field(None, description="missed - saved: > 0 means the gate cost money.")
+    horizon: str = Field(..., description="Horizon the counterfactual is scored at.")
+
+
+class ComboReportRow(BaseModel):
+    symbol: str
+    direction: str
+    trades: int
+    win_rate: float | None
+    wilson_low: float | None = Field(None, description="95% Wilson interval of the win rate, low end.")
+    wilson_high: float | None
+    pnl: float
+    blocked: bool
+
+
+class MissedReportRow(BaseModel):
+    event_id: str
+    symbol: str
+    direction: str
+    ts: str = Field(..., description="Signal time, RFC 3339.")
+    blocked_by: str
+    horizon: str
+    would_be_return_bps: float | None
+    would_be_pnl: float | None = Field(None, description="At the bot's typical notional, net of typical fees.")

@@ -1,0 +1,242 @@
+"""Running one claimed cycle: the lease, the snapshot, the pure engine in a thread, the atomic write.
+
+Used by ``core/services/cycles.py`` (``execute_cycle``); see its docstring for the rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from core.errors import not_found
+from core.learn.frames import CycleInputs
+from core.learn.proposal import Proposal
+from core.schemas.config import LearningConfig
+from core.schemas.cycles import CycleKind
+from core.schemas.params import ParamSections
+from core.services.context import ServiceContext
+from core.services.learning_data import Window, load_cycle_inputs
+from core.services.params import commit_version, version_committed
+from core.services.resolve import outcome_rows
+from core.store import repos
+from core.store.models import Cycle
+
+log = logging.getLogger("edgeloop.cycles")
+
+SYSTEM = "system"
+MAX_ATTEMPTS = 3  # a cycle whose worker dies this many times is failed, not re-run forever
+MAX_RERUNS = 3  # a cycle re-computes when the document moved on (rollback) while it ran
+TRANSIENT: tuple[type[BaseException], ...] = (OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class Claim:
+    cycle_id: str
+    kind: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one computation read: the bot's config, its event-time now, the version and the frames."""
+
+    config: LearningConfig
+    now_ms: int
+    base_version: int
+    sections: ParamSections
+    inputs: CycleInputs
+
+
+def fail_row(row: Cycle, now: int, error: str) -> None:
+    row.status, row.finished_at, row.lease_until, row.error = "failed", now, None, error
+
+
+async def claim_next(ctx: ServiceContext, bot_id: str) -> Claim | None:
+    """Claim the bot's next cycle (lowest seq); None when none is queued, or when another worker runs one.
+
+    Whoever holds the lease drains the queue, so a job that finds the bot busy may simply end: the
+    holder's next claim (under the same lock) sees every cycle committed before that check.
+    """
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        if not await repos.lock_bot(session, bot_id):
+            return None
+        active = await repos.active_cycles(session, bot_id)
+        if any(c.status == "running" and (c.lease_until or 0) >= now for c in active):
+            return None
+        for row in active:
+            if row.attempts >= MAX_ATTEMPTS:
+                fail_row(row, now, f"gave up after {row.attempts} attempts (worker lost or database unavailable)")
+                await repos.add_audit(
+                    session,
+                    bot_id=bot_id,
+                    at=now,
+                    actor=SYSTEM,
+                    action="cycle_failed",
+                    detail={"cycle_id": row.id, "error": row.error},
+                )
+                continue
+            row.status, row.started_at, row.error = "running", now, None
+            row.attempts += 1
+            row.lease_until = now + ctx.settings.cycle_lease_s * 1000
+            return Claim(row.id, row.kind, row.attempts)
+    return None
+
+
+async def _renew_lease(ctx: ServiceContext, claim: Claim, lost: asyncio.Event) -> None:
+    """Keep the claim alive while the engine runs; set ``lost`` if another attempt took the cycle over."""
+    period = ctx.settings.cycle_lease_s / 3
+    while True:
+        await asyncio.sleep(period)
+        try:
+            async with ctx.sessions.begin() as session:
+                until = ctx.clock() + ctx.settings.cycle_lease_s * 1000
+                if not await repos.renew_cycle_lease(session, claim.cycle_id, claim.attempt, until):
+                    lost.set()
+                    return
+        except TRANSIENT:
+            log.warning("could not renew the lease of cycle %s; retrying", claim.cycle_id)
+
+
+async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
+    async with ctx.sessions() as session:
+        bot = await repos.get_bot(session, bot_id)
+        if bot is None:
+            raise not_found("bot", bot_id)
+        config = LearningConfig.model_validate(bot.config)
+        document = await repos.get_version_document(session, bot_id, bot.current_version)
+        assert document is not None, "bots.current_version points at a missing version"
+        sections = ParamSections.model_validate({k: document[k] for k in ParamSections.model_fields})
+        if bot.watermark_ms is None:  # nothing sent yet: nothing to learn from
+            return Snapshot(config, bot.created_at, bot.current_version, sections, CycleInputs())
+        window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
+        inputs = await load_cycle_inputs(session, bot_id, window)
+    return Snapshot(config, bot.watermark_ms, bot.current_version, sections, inputs)
+
+
+def _learn(snapshot: Snapshot, kind: str) -> Proposal:
+    """The pure cycle (numpy/pandas); runs in a worker thread, off the event loop."""
+    from core.learn import cycle as learn_cycle  # looked up per call, so the engine module is swappable
+
+    return learn_cycle.run_cycle(
+        snapshot.inputs, snapshot.sections, snapshot.config, cast(CycleKind, kind), snapshot.now_ms
+    )
+
+
+async def _record(
+    ctx: ServiceContext, bot_id: str, claim: Claim, snap: Snapshot, proposal: Proposal
+) -> tuple[bool, int | None]:
+    """Write the result in one transaction: -> (stale, applied_version). Stale: the document moved on."""
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        await repos.lock_bot(session, bot_id)
+        row = await repos.get_cycle(session, bot_id, claim.cycle_id)
+        if row is None or row.status != "running" or row.attempts != claim.attempt:
+            log.warning("cycle %s attempt %d lost its lease; result discarded", claim.cycle_id, claim.attempt)
+            return False, None
+        if await repos.current_version(session, bot_id) != snap.base_version:
+            return True, None
+        if not proposal.new_outcomes.empty:
+            await repos.insert_outcomes(session, outcome_rows(bot_id, proposal.new_outcomes))
+        changes = proposal.changes_as_dicts()
+        applied = None
+        if changes and not row.dry_run and snap.config.auto_apply:
+            document = await commit_version(
+                ctx,
+                session,
+                bot_id,
+                proposal.sections,
+                source="cycle",
+                cycle_id=row.id,
+                now_ms=now,
+                expect_version=snap.base_version,
+            )
+            applied = document.version
+        row.status, row.finished_at, row.lease_until, row.error = "succeeded", now, None, None
+        row.inputs = {k: int(v) for k, v in proposal.inputs.items()}
+        row.changes = changes
+        row.proposal = {"sections": proposal.sections.model_dump(mode="json")}
+        row.base_version, row.applied_version = snap.base_version, applied
+        action = "cycle_applied" if applied is not None else "cycle_succeeded"
+        await repos.add_audit(
+            session,
+            bot_id=bot_id,
+            at=now,
+            actor=row.requested_by or SYSTEM,
+            action=action,
+            detail={
+                "cycle_id": row.id,
+                "kind": row.kind,
+                "dry_run": row.dry_run,
+                "changes": len(changes),
+                "base_version": snap.base_version,
+                "new_version": applied,
+            },
+        )
+    return False, applied
+
+
+async def _end_attempt(ctx: ServiceContext, bot_id: str, claim: Claim, error: str | None) -> None:
+    """Fail the attempt with ``error``, or (None) put the cycle back in the queue for a retry."""
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        await repos.lock_bot(session, bot_id)
+        row = await repos.get_cycle(session, bot_id, claim.cycle_id)
+        if row is None or row.status != "running" or row.attempts != claim.attempt:
+            return
+        if error is None:
+            row.status, row.lease_until = "queued", None
+            return
+        fail_row(row, now, error)
+        await repos.add_audit(
+            session,
+            bot_id=bot_id,
+            at=now,
+            actor=SYSTEM,
+            action="cycle_failed",
+            detail={"cycle_id": row.id, "error": error},
+        )
+
+
+async def _release(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
+    try:
+        await _end_attempt(ctx, bot_id, claim, None)
+    except TRANSIENT:  # the lease will expire instead
+        log.warning("could not release cycle %s; it is recovered when its lease expires", claim.cycle_id)
+
+
+async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
+    lost = asyncio.Event()
+    renew = asyncio.create_task(_renew_lease(ctx, claim, lost))
+    applied = None
+    try:
+        for _ in range(MAX_RERUNS):
+            snap = await _snapshot(ctx, bot_id)
+            proposal = await asyncio.to_thread(_learn, snap, claim.kind)
+            if lost.is_set():
+                return
+            stale, applied = await _record(ctx, bot_id, claim, snap, proposal)
+            if not stale:
+                break
+        else:
+            await _end_attempt(ctx, bot_id, claim, "the param document kept changing while the cycle ran")
+    except TRANSIENT:
+        await _release(ctx, bot_id, claim)
+        raise
+    except asyncio.CancelledError:
+        await asyncio.shield(_release(ctx, bot_id, claim))
+        raise
+    except Exception as exc:
+        log.exception("cycle %s failed", claim.cycle_id)
+        await _end_attempt(ctx, bot_id, claim, f"{type(exc).__name__}: {exc}")
+    finally:
+        renew.cancel()
+        with suppress(asyncio.CancelledError):
+            await renew
+    if applied is not None:
+        await version_committed(ctx, bot_id)

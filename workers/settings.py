@@ -1,0 +1,125 @@
+"""The arq worker: functions, the cron fan-out, startup/shutdown, and ``run_worker`` (``edgeloop worker``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC
+from typing import Any
+
+from arq import Worker, cron, func
+from arq.connections import RedisSettings
+
+from core.services.context import ServiceContext, wall_clock_ms
+from core.settings import Settings
+from core.store.db import ensure_migrated
+from workers import jobs
+from workers.heartbeat import beat_forever, worker_id
+from workers.queue import QUEUE_NAME, ArqJobQueue
+
+log = logging.getLogger("edgeloop.worker")
+
+
+def job_timeout_s(settings: Settings) -> int:
+    """Longest a cycle job may run: a job may run the bot's earlier queued cycles before its own."""
+    return max(4 * settings.cycle_lease_s, 600)
+
+
+def worker_kwargs(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms) -> dict[str, Any]:
+    """The arq ``Worker`` arguments for ``settings``: functions, the cron fan-out, startup and shutdown."""
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        svc = ServiceContext.create(settings)
+        svc.clock = clock
+        await ensure_migrated(svc.engine)
+        svc.jobs = ArqJobQueue(ctx["redis"])
+        ctx["svc"] = svc
+        ctx["worker_id"] = wid = worker_id("arq")
+        ctx["heartbeat"] = asyncio.ensure_future(beat_forever(svc, wid, "arq"))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        beat: asyncio.Task[None] | None = ctx.pop("heartbeat", None)
+        if beat is not None:
+            beat.cancel()
+            with suppress(asyncio.CancelledError):
+                await beat
+        svc: ServiceContext | None = ctx.pop("svc", None)
+        if svc is not None:
+            await svc.close()
+
+    timeout = job_timeout_s(settings)
+    return {
+        "functions": [
+            func(jobs.run_cycle, name="run_cycle", max_tries=jobs.MAX_TRIES, timeout=timeout, keep_result=0),
+            func(jobs.resolve_outcomes, name="resolve_outcomes", max_tries=jobs.MAX_TRIES, timeout=600, keep_result=0),
+        ],
+        # Every minute (UTC, like the bots' schedules), and once at startup so a restart recovers at once.
+        "cron_jobs": [cron(jobs.schedule_tick, name="schedule_tick", second=0, run_at_startup=True, timeout=300)],
+        "queue_name": QUEUE_NAME,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url or "redis://localhost:6379/0"),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "job_timeout": timeout,
+        "keep_result": 0,
+        "timezone": UTC,
+    }
+
+
+def make_worker(
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    clock: Callable[[], int] = wall_clock_ms,
+    poll_delay_s: float = 0.5,
+    max_jobs: int = 10,
+) -> Worker:
+    """An arq worker for ``settings`` (``redis_url`` required). ``burst``: stop once the queue is empty.
+
+    Build it inside a running event loop (arq binds the loop in its constructor).
+    """
+    if not settings.redis_url:
+        raise ValueError("EDGELOOP_REDIS_URL is required to run a worker (without it, `edgeloop serve` runs jobs)")
+    return Worker(
+        **worker_kwargs(settings, clock=clock),
+        burst=burst,
+        handle_signals=handle_signals,
+        poll_delay=poll_delay_s,
+        max_jobs=max_jobs,
+    )
+
+
+async def close_worker(worker: Worker) -> None:
+    """``Worker.close``, minus the DeprecationWarning arq 0.28 triggers on redis-py 5 (``close`` -> ``aclose``)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Call to deprecated close", category=DeprecationWarning)
+        await worker.close()
+
+
+def run_worker(settings: Settings) -> None:
+    """Run an arq worker until SIGINT/SIGTERM: cycles, resolutions and the per-minute schedule fan-out."""
+
+    async def main() -> None:
+        worker = make_worker(settings)
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:  # the signal handler cancels the main task: a normal stop
+            pass
+        finally:
+            await close_worker(worker)
+
+    asyncio.run(main())
+
+
+class WorkerSettings:
+    """For ``arq workers.settings.WorkerSettings``: the same worker, settings from the environment.
+
+    ``edgeloop worker`` (``run_worker``) is the usual way in.
+    """
+
+
+for _name, _value in worker_kwargs(Settings()).items():
+    setattr(WorkerSettings, _name, _value)
