@@ -100,6 +100,73 @@ def api(host: Host = None, port: Port = None) -> None:
     )
 
 
+@app.command()
+def serve(
+    host: Host = None,
+    port: Port = None,
+    grpc_port: Annotated[int | None, typer.Option(help="gRPC port (env EDGELOOP_GRPC_PORT).")] = None,
+) -> None:
+    """API + gRPC + (without EDGELOOP_REDIS_URL) the embedded job runner, in one process."""
+    settings = load_settings(host=host, port=port, grpc_port=grpc_port)
+    check_database(settings)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from api.grpc.server import start_grpc_server, stop_grpc_server
+    from api.rest.app import create_app
+    from workers.queue import open_job_queue
+
+    ctx = ServiceContext.create(settings)
+    try:
+        async with open_job_queue(ctx) as queue:
+            grpc_server, grpc_port = await start_grpc_server(ctx, settings.grpc_host, settings.grpc_port)
+            typer.echo(
+                f"edgeloop: REST on http://{settings.host}:{settings.port} (docs /docs), gRPC on "
+                f"{settings.grpc_host}:{grpc_port}, jobs: {queue.backend}",
+                err=True,
+            )
+            config = uvicorn.Config(
+                create_app(settings, ctx=ctx),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+                proxy_headers=True,
+            )
+            try:
+                await uvicorn.Server(config).serve()
+            finally:
+                await stop_grpc_server(grpc_server)
+    finally:
+        await ctx.close()
+
+
+@app.command()
+def grpc(
+    host: Host = None, port: Annotated[int | None, typer.Option(help="Port (env EDGELOOP_GRPC_PORT).")] = None
+) -> None:
+    """Run the gRPC server only (LearningService, grpc.health.v1, reflection)."""
+    from api.grpc.server import run_grpc
+
+    settings = load_settings(grpc_host=host, grpc_port=port)
+    check_database(settings)
+    run_grpc(settings)
+
+
+@app.command()
+def worker() -> None:
+    """Run an arq worker: queued cycles, outcome resolution, the schedule fan-out (needs EDGELOOP_REDIS_URL)."""
+    from workers.settings import run_worker
+
+    settings = load_settings()
+    if not settings.redis_url:
+        _fail("`edgeloop worker` needs EDGELOOP_REDIS_URL; without Redis, `edgeloop serve` runs jobs in-process")
+    check_database(settings)
+    run_worker(settings)
+
+
 @bots_app.command("create")
 def bots_create(
     bot_id: Annotated[str, typer.Argument(metavar="ID", help="Bot id: [a-z0-9][a-z0-9_-]{0,62}")],

@@ -1,0 +1,147 @@
+"""Auth and error mapping for every LearningService method, in one place.
+
+The interceptor wraps each ``/edgeloop.v1.LearningService/*`` handler: it resolves the
+``authorization: Bearer <key>`` metadata to a principal (``core.services.auth.authenticate``,
+the REST rule), makes it available to the method through :func:`caller`, and turns an
+``EdgeloopError`` into an abort with the status from ``api.errors.GRPC_STATUS`` plus trailing
+metadata (see proto/edgeloop/v1/errors.proto):
+
+- ``edgeloop-code``: the stable code (the REST problem's ``code``);
+- ``grpc-status-details-bin``: an ``RpcStatus`` (wire-compatible with ``google.rpc.Status``)
+  holding one ``ErrorDetail`` with code, title, detail and the per-field/per-event errors.
+
+Any other exception is logged and answered INTERNAL "internal_error", with no internals.
+Health and reflection calls pass through untouched (no key needed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+
+from api.errors import GRPC_STATUS
+from core.errors import EdgeloopError, FieldError
+from core.services.auth import Principal, authenticate
+from core.services.context import ServiceContext
+from proto.edgeloop.v1 import errors_pb2, learning_pb2
+
+log = logging.getLogger("edgeloop.grpc")
+
+SERVICE_NAME: str = learning_pb2.DESCRIPTOR.services_by_name["LearningService"].full_name
+CODE_KEY = "edgeloop-code"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+INTERNAL_DETAIL = "The server failed; the error was logged."
+
+_caller: ContextVar[Principal] = ContextVar("edgeloop_grpc_caller")
+
+
+def caller() -> Principal:
+    """The authenticated principal of the call being served (set by the interceptor)."""
+    return _caller.get()
+
+
+def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return value if isinstance(value, str) else value.decode()
+    return None
+
+
+def error_trailers(
+    status: grpc.StatusCode, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+) -> tuple[tuple[str, str | bytes], ...]:
+    """The trailing metadata of a failed call: ``edgeloop-code`` and ``grpc-status-details-bin``."""
+    body = errors_pb2.ErrorDetail(
+        code=code,
+        title=title,
+        detail=detail,
+        errors=[errors_pb2.FieldViolation(index=e.index, loc=e.loc, msg=e.msg) for e in errors or ()],
+    )
+    packed = any_pb2.Any()
+    packed.Pack(body)
+    rpc_status = errors_pb2.RpcStatus(code=status.value[0], message=detail, details=[packed])
+    return (CODE_KEY, code), (STATUS_DETAILS_KEY, rpc_status.SerializeToString())
+
+
+def error_detail(error: grpc.aio.AioRpcError | grpc.RpcError) -> errors_pb2.ErrorDetail | None:
+    """Client side: the ErrorDetail of a failed call, or None if it carries none."""
+    trailers = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    for key, value in trailers:
+        if key == STATUS_DETAILS_KEY:
+            rpc_status = errors_pb2.RpcStatus.FromString(value)
+            for packed in rpc_status.details:
+                detail = errors_pb2.ErrorDetail()
+                if packed.Unpack(detail):
+                    return detail
+    return None
+
+
+@asynccontextmanager
+async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+    try:
+        _caller.set(await authenticate(ctx, _authorization(context)))
+        yield
+    except grpc.aio.AbortError:
+        raise
+    except EdgeloopError as exc:
+        status = GRPC_STATUS[exc.kind]
+        await context.abort(status, exc.detail, error_trailers(status, exc.code, exc.title, exc.detail, exc.errors))
+    except Exception:
+        log.exception("unhandled error in a gRPC call")
+        status = grpc.StatusCode.INTERNAL
+        await context.abort(
+            status, INTERNAL_DETAIL, error_trailers(status, "internal_error", "Internal error", INTERNAL_DETAIL)
+        )
+
+
+Behavior = Callable[..., Any]
+
+
+def _wrap(ctx: ServiceContext, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def unary(behavior: Callable[..., Awaitable[Any]]) -> Behavior:
+        async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with _guard(ctx, context):
+                return await behavior(request, context)
+
+        return call
+
+    def streaming(behavior: Callable[..., AsyncIterator[Any]]) -> Behavior:
+        async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            async with _guard(ctx, context):
+                async for response in behavior(request, context):
+                    yield response
+
+        return call
+
+    codec = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **codec)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(unary(handler.stream_unary), **codec)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(streaming(handler.unary_stream), **codec)
+    return grpc.stream_stream_rpc_method_handler(streaming(handler.stream_stream), **codec)
+
+
+class EdgeloopInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates and maps errors for LearningService; other services pass through."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._prefix = f"/{SERVICE_NAME}/"
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or not handler_call_details.method.startswith(self._prefix):  # type: ignore[attr-defined]
+            return handler
+        return _wrap(self._ctx, handler)
