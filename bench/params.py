@@ -18,98 +18,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_DSN = os.environ.get("EL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-ADMIN_TOKEN = "bench-admin-token-" + os.urandom(8).hex()
+sys.path.insert(0, str(ROOT))  # run as `python bench/params.py`: import the shared helpers as bench.ingest
+
+from bench.ingest import ADMIN_TOKEN, load_line, sa_url, scratch_database, uvicorn_server  # noqa: E402
+
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 20.0
 
 # --- harness: database, server ---------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(name: str) -> AsyncIterator[str]:
-    """Create database ``name``, migrate it, yield its asyncpg DSN; drop it on the way out."""
-    admin = await asyncpg.connect(f"{PG_DSN}/test")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        from core.store.db import upgrade
-
-        await upgrade(sa_url(f"{PG_DSN}/{name}"))
-        yield f"{PG_DSN}/{name}"
-    finally:
-        admin = await asyncpg.connect(f"{PG_DSN}/test")
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-def sa_url(dsn: str) -> str:
-    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_server(app: str, env: dict[str, str], *, factory: bool) -> AsyncIterator[tuple[str, int]]:
-    """Run ``python -m uvicorn app`` (one worker) on a free port; yield (base url, pid) once /readyz is 200."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=2.0) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server not ready after 60 s")
-                await asyncio.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                await asyncio.to_thread(proc.wait)
-
-
-def load_line() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 # --- load generators --------------------------------------------------------------------------
