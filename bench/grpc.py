@@ -37,9 +37,17 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 import psutil  # noqa: E402
 
-from bench.ingest import api_load, free_port, load_line, make_events, sa_url, scratch_database, uvicorn_server  # noqa: E402
+from bench.ingest import (  # noqa: E402
+    api_load,
+    create_bench_bot,
+    free_port,
+    load_line,
+    make_events,
+    scratch_database,
+    server_env,
+    uvicorn_server,
+)
 
-ADMIN_TOKEN = "bench-admin-token-" + os.urandom(8).hex()
 ECHO_METHOD = "/bench.Echo/Echo"
 
 
@@ -160,22 +168,14 @@ async def main(args: argparse.Namespace) -> int:
     rest_batches = make_events(args.batches, args.batch_size, seed=43, id_prefix="r-")
     rest_bodies = [orjson.dumps({"events": b}) for b in rest_batches]
     async with scratch_database(f"el_bench_grpc_{os.getpid()}") as dsn:
-        env = {
-            "EDGELOOP_DATABASE_URL": sa_url(dsn),
-            "EDGELOOP_ADMIN_TOKEN": ADMIN_TOKEN,
-            "EDGELOOP_LOG_LEVEL": "warning",
-        }
+        env = server_env(dsn)
         async with (
             uvicorn_server("api.rest.app:create_app", env, factory=True) as (base, _),
             grpc_server(env) as (port, echo_port, pid),
         ):
             async with httpx.AsyncClient(base_url=base, timeout=30.0) as http:
-                created = await http.post(
-                    "/v1/bots", json={"id": bot_id}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
-                )
-                created.raise_for_status()
-                key = created.json()["api_key"]
-            metadata = (("authorization", f"Bearer {key}"),)
+                headers = await create_bench_bot(http, bot_id, "grpc bench")
+            metadata = (("authorization", headers["Authorization"]),)
             server = psutil.Process(pid)
 
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -193,9 +193,7 @@ async def main(args: argparse.Namespace) -> int:
                 echo_cpu = (sum(server.cpu_times()[:2]) - cpu0) / (args.seconds + 1)
 
             stream_rate = await stream_ingest(port, metadata, bot_id, grpc_batches, args.concurrency)
-            rest = await api_load(
-                base, {"Authorization": f"Bearer {key}"}, bot_id, rest_bodies, args.batch_size, args.concurrency
-            )
+            rest = await api_load(base, headers, bot_id, rest_bodies, args.batch_size, args.concurrency)
             during = load_line()
 
     print(

@@ -72,6 +72,21 @@ def sa_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+def server_env(dsn: str) -> dict[str, str]:
+    """Environment of the uvicorn server under test: the scratch database and the bench admin token."""
+    return {"EDGELOOP_DATABASE_URL": sa_url(dsn), "EDGELOOP_ADMIN_TOKEN": ADMIN_TOKEN, "EDGELOOP_LOG_LEVEL": "warning"}
+
+
+async def create_bench_bot(http: httpx.AsyncClient, bot_id: str, name: str) -> dict[str, str]:
+    """Create the bot through the API; returns its auth headers."""
+    created = await http.post(
+        "/v1/bots", json={"id": bot_id, "name": name}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"POST /v1/bots: HTTP {created.status_code}: {created.text}")
+    return {"Authorization": f"Bearer {created.json()['api_key']}"}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -351,21 +366,9 @@ async def main(args: argparse.Namespace) -> int:
     )
 
     async with scratch_database(db_name) as dsn:
-        env = {
-            "EDGELOOP_DATABASE_URL": sa_url(dsn),
-            "EDGELOOP_ADMIN_TOKEN": ADMIN_TOKEN,
-            "EDGELOOP_LOG_LEVEL": "warning",
-        }
-        async with uvicorn_server("api.rest.app:create_app", env, factory=True) as (base, pid):
+        async with uvicorn_server("api.rest.app:create_app", server_env(dsn), factory=True) as (base, pid):
             async with httpx.AsyncClient(base_url=base, timeout=30.0) as http:
-                created = await http.post(
-                    "/v1/bots",
-                    json={"id": bot_id, "name": "ingest bench"},
-                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                )
-                if created.status_code != 201:
-                    raise RuntimeError(f"POST /v1/bots: HTTP {created.status_code}: {created.text}")
-                headers = {"Authorization": f"Bearer {created.json()['api_key']}"}
+                headers = await create_bench_bot(http, bot_id, "ingest bench")
                 warm_resp = await http.post(f"/v1/bots/{bot_id}/events", json={"events": warm}, headers=headers)
                 if warm_resp.status_code != 200:
                     raise RuntimeError(f"warm-up batch: HTTP {warm_resp.status_code}: {warm_resp.text[:500]}")

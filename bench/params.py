@@ -32,7 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as `python bench/params.py`: import the shared helpers as bench.ingest
 
-from bench.ingest import ADMIN_TOKEN, load_line, sa_url, scratch_database, uvicorn_server  # noqa: E402
+from bench.ingest import create_bench_bot, load_line, scratch_database, server_env, uvicorn_server  # noqa: E402
 
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 20.0
@@ -166,21 +166,9 @@ async def main(args: argparse.Namespace) -> int:
 
     bot_id = "bench-bot"
     async with scratch_database(f"el_bench_params_{os.getpid()}") as dsn:
-        env = {
-            "EDGELOOP_DATABASE_URL": sa_url(dsn),
-            "EDGELOOP_ADMIN_TOKEN": ADMIN_TOKEN,
-            "EDGELOOP_LOG_LEVEL": "warning",
-        }
-        async with uvicorn_server("api.rest.app:create_app", env, factory=True) as (base, pid):
+        async with uvicorn_server("api.rest.app:create_app", server_env(dsn), factory=True) as (base, pid):
             async with httpx.AsyncClient(base_url=base, timeout=30.0) as http:
-                created = await http.post(
-                    "/v1/bots",
-                    json={"id": bot_id, "name": "params bench"},
-                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                )
-                if created.status_code != 201:
-                    raise RuntimeError(f"POST /v1/bots: HTTP {created.status_code}: {created.text}")
-            headers = {"Authorization": f"Bearer {created.json()['api_key']}"}
+                headers = await create_bench_bot(http, bot_id, "params bench")
             api = await measure(client, f"{base}/v1/bots/{bot_id}/params", headers, args, pid)
             during_api = load_line()
         async with uvicorn_server("bench._trivial_app:app", {}, factory=False) as (base, pid):

@@ -31,15 +31,23 @@ def batch(bot_id: str, events: Iterable[Mapping[str, Any]]) -> learning_pb2.Inge
 
 
 @pytest.fixture
-async def grpc_port(settings: Settings) -> AsyncIterator[int]:
-    """A server on an ephemeral port with its own service context (as a separate process would have)."""
+async def grpc_ctx(settings: Settings) -> AsyncIterator[ServiceContext]:
+    """The gRPC server's own service context (as a separate process would have)."""
     ctx = ServiceContext.create(settings)
-    server, port = await start_grpc_server(ctx, "127.0.0.1", 0, health_interval_s=0.1)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+@pytest.fixture
+async def grpc_port(grpc_ctx: ServiceContext) -> AsyncIterator[int]:
+    """A server on an ephemeral port."""
+    server, port = await start_grpc_server(grpc_ctx, "127.0.0.1", 0, health_interval_s=0.1)
     try:
         yield port
     finally:
         await stop_grpc_server(server, 0.5)
-        await ctx.close()
 
 
 @pytest.fixture

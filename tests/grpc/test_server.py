@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -11,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from api.grpc.interceptor import SERVICE_NAME, error_detail
+from core.services.context import ServiceContext
 from proto.edgeloop.v1 import learning_pb2
 from proto.edgeloop.v1.learning_pb2_grpc import LearningServiceStub
 from tests.conftest import pg_admin
@@ -38,18 +40,22 @@ async def test_health_is_serving_for_the_server_and_the_service(channel: grpc.ai
 
 
 async def test_health_flips_to_not_serving_when_the_database_goes_away(
-    channel: grpc.aio.Channel, stub: LearningServiceStub, database_url: str
+    channel: grpc.aio.Channel, stub: LearningServiceStub, database_url: str, grpc_ctx: ServiceContext
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("an SQLite file cannot go away under an open connection; the PostgreSQL run covers this")
     await _eventually(channel, SERVICE_NAME, SERVING)
     watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
     assert (await watch.read()).status == SERVING
-    conn = await pg_admin()
-    try:
-        await conn.execute(f'DROP DATABASE "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.split("///", 1)[1])
+        path.unlink()
+        path.mkdir()  # the file is now a directory: SQLite cannot open it
+        await grpc_ctx.engine.dispose()  # drop pooled connections to the old file
+    else:
+        conn = await pg_admin()
+        try:
+            await conn.execute(f'DROP DATABASE "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await conn.close()
     update = await asyncio.wait_for(watch.read(), 5)
     assert update.status == NOT_SERVING
     watch.cancel()
