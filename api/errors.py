@@ -27,3 +27,8 @@ GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ErrorKind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
 }
+
+# REST only: seconds a client should wait before retrying, sent as `Retry-After`.
+RETRY_AFTER_S: dict[ErrorKind, int] = {
+    ErrorKind.UNAVAILABLE: 5,
+}

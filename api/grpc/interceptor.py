@@ -10,7 +10,9 @@ metadata (see proto/edgeloop/v1/errors.proto):
 - ``grpc-status-details-bin``: an ``RpcStatus`` (wire-compatible with ``google.rpc.Status``)
   holding one ``ErrorDetail`` with code, title, detail and the per-field/per-event errors.
 
-Any other exception is logged and answered INTERNAL "internal_error", with no internals.
+A database that cannot be reached (``core.store.db.unavailable_error``) is answered UNAVAILABLE
+"database_unavailable"; any other exception is logged and answered INTERNAL "internal_error",
+with no internals.
 Health and reflection calls pass through untouched (no key needed).
 """
 
@@ -29,6 +31,7 @@ from api.errors import GRPC_STATUS
 from core.errors import EdgeloopError, FieldError
 from core.services.auth import Principal, authenticate
 from core.services.context import ServiceContext
+from core.store.db import unavailable_error
 from proto.edgeloop.v1 import errors_pb2, learning_pb2
 
 log = logging.getLogger("edgeloop.grpc")
@@ -82,38 +85,47 @@ def error_detail(error: grpc.aio.AioRpcError | grpc.RpcError) -> errors_pb2.Erro
     return None
 
 
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: EdgeloopError) -> None:
+    status = GRPC_STATUS[exc.kind]
+    await context.abort(status, exc.detail, error_trailers(status, exc.code, exc.title, exc.detail, exc.errors))
+
+
 @asynccontextmanager
-async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any], method: str) -> AsyncIterator[None]:
     try:
         _caller.set(await authenticate(ctx, _authorization(context)))
         yield
     except grpc.aio.AbortError:
         raise
     except EdgeloopError as exc:
-        status = GRPC_STATUS[exc.kind]
-        await context.abort(status, exc.detail, error_trailers(status, exc.code, exc.title, exc.detail, exc.errors))
-    except Exception:
-        log.exception("unhandled error in a gRPC call")
-        status = grpc.StatusCode.INTERNAL
-        await context.abort(
-            status, INTERNAL_DETAIL, error_trailers(status, "internal_error", "Internal error", INTERNAL_DETAIL)
-        )
+        await _abort(context, exc)
+    except Exception as exc:
+        outage = unavailable_error(exc)
+        if outage is not None:
+            log.warning("database unavailable in %s", method, exc_info=exc)
+            await _abort(context, outage)
+        else:
+            log.exception("unhandled error in %s", method)
+            status = grpc.StatusCode.INTERNAL
+            await context.abort(
+                status, INTERNAL_DETAIL, error_trailers(status, "internal_error", "Internal error", INTERNAL_DETAIL)
+            )
 
 
 Behavior = Callable[..., Any]
 
 
-def _wrap(ctx: ServiceContext, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _wrap(ctx: ServiceContext, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
     def unary(behavior: Callable[..., Awaitable[Any]]) -> Behavior:
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            async with _guard(ctx, context):
+            async with _guard(ctx, context, method):
                 return await behavior(request, context)
 
         return call
 
     def streaming(behavior: Callable[..., AsyncIterator[Any]]) -> Behavior:
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            async with _guard(ctx, context):
+            async with _guard(ctx, context, method):
                 async for response in behavior(request, context):
                     yield response
 
@@ -142,6 +154,7 @@ class EdgeloopInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith(self._prefix):  # type: ignore[attr-defined]
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if handler is None or not method.startswith(self._prefix):
             return handler
-        return _wrap(self._ctx, handler)
+        return _wrap(self._ctx, handler, method)

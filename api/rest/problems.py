@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.errors import HTTP_STATUS
+from api.errors import HTTP_STATUS, RETRY_AFTER_S
 from core.errors import EdgeloopError, FieldError
+from core.store.db import DATABASE_FAILURES, unavailable_error
 
 log = logging.getLogger("edgeloop.api")
 
@@ -59,9 +60,23 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def _error_response(exc: EdgeloopError) -> Response:
+    retry_after = RETRY_AFTER_S.get(exc.kind)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem_response(HTTP_STATUS[exc.kind], exc.code, exc.title, exc.detail, exc.errors, headers)
+
+
 async def _edgeloop_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, EdgeloopError)
-    return problem_response(HTTP_STATUS[exc.kind], exc.code, exc.title, exc.detail, exc.errors)
+    return _error_response(exc)
+
+
+async def _database_failure(request: Request, exc: Exception) -> Response:
+    error = unavailable_error(exc)
+    if error is None:
+        raise exc  # a bug, not an outage: the 500 handler logs it
+    log.warning("database unavailable on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(error)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -95,14 +110,23 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(EdgeloopError, _edgeloop_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, _database_failure)
     app.add_exception_handler(Exception, _unexpected)
 
 
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+}
+
+
+def _documented(description: str, **extra: Any) -> dict[str, Any]:
+    return {"model": Problem, "content": {"application/problem+json": {}}, "description": description, **extra}
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": desc}
-    for status, desc in {
-        401: "Missing or invalid API key.",
-        404: "Unknown bot or resource (also another bot's resource).",
-        422: "Invalid input; `errors` names each bad field.",
-    }.items()
+    401: _documented("Missing or invalid API key."),
+    404: _documented("Unknown bot or resource (also another bot's resource)."),
+    422: _documented("Invalid input; `errors` names each bad field."),
+    503: _documented("The database is unavailable (`database_unavailable`); retry later.", headers=RETRY_AFTER_HEADER),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -9,7 +11,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.errors import EdgeloopError, ErrorKind
@@ -18,7 +21,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets foreign keys, WAL and a busy timeout so API and jobs can share a file."""
+    """An async engine; SQLite gets foreign keys, WAL and a busy timeout so API and jobs can share a file.
+
+    A failure to open a connection is flagged like a dropped one (``connection_invalidated``), so
+    :func:`unavailable_error` recognises both.
+    """
+    engine = _make_engine(url)
+    event.listen(engine.sync_engine, "handle_error", _flag_connect_failure)
+    return engine
+
+
+def _make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
 
@@ -32,6 +45,14 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, json_serializer=_json_dumps)
+
+
+def _flag_connect_failure(context: ExceptionContext) -> None:
+    # SQLAlchemy reports no connection only when connecting failed (refused login, database gone
+    # or not accepting connections, too many clients); a failed pre-ping must keep its own verdict,
+    # since the pool reconnects on a disconnect and raises otherwise.
+    if context.connection is None and not context.is_pre_ping:
+        context.is_disconnect = True
 
 
 def _json_dumps(value: object) -> str:
@@ -89,3 +110,50 @@ async def upgrade(url: str) -> None:
             await conn.run_sync(_run)
     finally:
         await engine.dispose()
+
+
+# Every "database unavailable" failure is one of these (or wraps one): adapters catch them and ask
+# unavailable_error. OSError covers the driver's own socket errors (refused, reset, DNS, timeouts),
+# which SQLAlchemy passes through unwrapped when a connection cannot be opened.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (sa_exc.SQLAlchemyError, OSError)
+
+# SQLite's "cannot serve now" results (primary codes; extended codes carry them in the low byte).
+_SQLITE_UNAVAILABLE = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
+)
+
+
+def unavailable_error(exc: BaseException) -> EdgeloopError | None:
+    """``exc`` as the error a client sees when the database cannot be reached, else None.
+
+    Recognised anywhere in the ``raise ... from`` chain: a connection that dropped or could not be
+    opened (SQLAlchemy's ``connection_invalidated``, see :func:`make_engine`), a socket error or
+    timeout on the way to the server, the pool timing out waiting for a free connection, and SQLite
+    being busy, locked, unable to open its file or failing I/O. Anything else (bad SQL, constraints)
+    stays a bug and yields None.
+    """
+    if any(_is_outage(link) for link in _cause_chain(exc)):
+        return EdgeloopError(
+            ErrorKind.UNAVAILABLE,
+            "database_unavailable",
+            "Database unavailable",
+            "The database is unavailable; retry later.",
+        )
+    return None
+
+
+def _is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated
+    if isinstance(exc, sqlite3.Error):
+        return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_UNAVAILABLE
+    return isinstance(exc, (sa_exc.TimeoutError, OSError))
+
+
+def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__

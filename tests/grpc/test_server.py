@@ -60,13 +60,13 @@ async def test_health_flips_to_not_serving_when_the_database_goes_away(
     assert update.status == NOT_SERVING
     watch.cancel()
     await _eventually(channel, "", NOT_SERVING)
-    # A call that needs the database fails without leaking what went wrong inside.
+    # A call that needs the database says it is unavailable, without leaking what went wrong inside.
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.GetParams(learning_pb2.GetParamsRequest(bot_id="alpha"), metadata=ADMIN_MD)
-    assert caught.value.code() == grpc.StatusCode.INTERNAL
-    assert caught.value.details() == "The server failed; the error was logged."
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert caught.value.details() == "The database is unavailable; retry later."
     detail = error_detail(caught.value)
-    assert detail is not None and detail.code == "internal_error"
+    assert detail is not None and detail.code == "database_unavailable"
 
 
 async def _reflect(channel: grpc.aio.Channel, request: reflection_pb2.ServerReflectionRequest) -> Any:

@@ -8,7 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from api.rest.deps import Caller, Ctx, get_principal
-from api.rest.problems import Problem, problem_response
+from api.rest.problems import RETRY_AFTER_HEADER, Problem
+from core.errors import EdgeloopError, ErrorKind
 from core.services import status as status_service
 from core.services.auth import require_admin
 from core.services.system import check_readiness
@@ -33,13 +34,13 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     summary="Readiness: 200 when the database (and Redis, if configured) answer, else 503 naming the failure",
-    responses={503: {"model": Problem, "description": "A dependency is down."}},
+    responses={503: {"model": Problem, "description": "A dependency is down.", "headers": RETRY_AFTER_HEADER}},
 )
 async def readyz(ctx: Ctx) -> Response:
     ready = await check_readiness(ctx)
     if not ready.ok:
         failing = ", ".join(f"{name} {ready.checks[name]}" for name in ready.failing)
-        return problem_response(503, "dependency_unavailable", "Not ready", f"not ready: {failing}")
+        raise EdgeloopError(ErrorKind.UNAVAILABLE, "dependency_unavailable", "Not ready", f"not ready: {failing}")
     return Response(Ready(status="ok", checks=ready.checks).model_dump_json(), media_type="application/json")
 
 
