@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.learn.cycle import run_cycle
 from core.learn.frames import CycleInputs, empty_outcomes
-from core.learn.outcomes import resolve_outcomes, tolerance_ms
+from core.learn.outcomes import Resolution, resolve_outcomes, tolerance_ms
 from core.learn.proposal import Proposal
 from core.schemas.config import LearningConfig
 from core.schemas.params import default_sections
@@ -68,7 +68,8 @@ def build_market(
     )
     sym_i = rng.integers(0, n_symbols, size=n_signals)
     slot = np.sort(rng.integers(0, int(days * DAY_MS // step), size=n_signals))
-    ts = T0 + slot.astype(np.int64) * step + rng.integers(0, step, size=n_signals)
+    # In time order, as storage hands signals to a cycle (sorting only reorders within a slot).
+    ts = np.sort(T0 + slot.astype(np.int64) * step + rng.integers(0, step, size=n_signals))
     conviction = rng.random(n_signals)
     blocked = rng.random(n_signals) < 0.2
     gates = np.array(["conviction_gate", "fee_gate", "blocked_combo", "correlation_throttle"], dtype=object)
@@ -118,6 +119,12 @@ def build_market(
     trades["symbol"] = trades["symbol"].astype("str")
     trades["direction"] = trades["direction"].astype("str")
     return CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=empty_outcomes())
+
+
+def storage_order(res: Resolution) -> pd.DataFrame:
+    """Resolved outcomes in the order storage hands them to a cycle: by signal (its row), then horizon."""
+    order = np.lexsort((res.outcomes["horizon_s"].to_numpy(), res.rows))
+    return res.outcomes.take(order).reset_index(drop=True)
 
 
 def peak_rss_mb() -> float:
@@ -210,7 +217,7 @@ def main() -> None:
         f"peak RSS {peak_rss_mb():.0f} MB"
     )
 
-    stored = replace(inputs, outcomes=res.outcomes)
+    stored = replace(inputs, outcomes=storage_order(res))
     cycle_s, proposal = timed_cycle(stored, config, now)
     duck_s = duckdb_baseline(inputs, res.outcomes, horizons)
     print(

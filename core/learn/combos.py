@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.learn.enrich import Enriched
 from core.learn.frames import BLOCKED_COMBO, rfc3339_ms
+from core.learn.groups import group_by
 from core.learn.proposal import Change, make_stats
 from core.learn.stats import wilson_interval
 from core.schemas.config import LearningConfig
@@ -30,32 +31,42 @@ def combo_key(symbol: str, direction: str) -> str:
 def combo_stats(enriched: Enriched) -> pd.DataFrame:
     """Per symbol+direction (sorted): trades, wins, win_rate, wilson_low, wilson_high, pnl."""
     trades = enriched.trades
-    if trades.empty:
-        cols = ["symbol", "direction", "trades", "wins", "win_rate", "wilson_low", "wilson_high", "pnl"]
-        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols})
-    grouped = (
-        trades.assign(wins=trades["win"].astype(np.int64))
-        .groupby(["symbol", "direction"], sort=True)
-        .agg(trades=("pnl", "size"), wins=("wins", "sum"), pnl=("pnl", "sum"))
-        .reset_index()
-    )
-    n = grouped["trades"].to_numpy(dtype=np.float64)
-    wins = grouped["wins"].to_numpy(dtype=np.float64)
+    groups = group_by(trades["symbol"], trades["direction"])
+    n = groups.count().astype(np.float64)
+    wins = groups.sum(trades["win"].to_numpy(dtype=np.float64))
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
     low, high = wilson_interval(wins, n)
-    grouped["win_rate"] = wins / n
-    grouped["wilson_low"] = low
-    grouped["wilson_high"] = high
-    return grouped[["symbol", "direction", "trades", "wins", "win_rate", "wilson_low", "wilson_high", "pnl"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        win_rate = wins / n
+    return pd.DataFrame(
+        {
+            "symbol": pd.Series(groups.column(0), dtype=object),
+            "direction": pd.Series(groups.column(1), dtype=object),
+            "trades": n.astype(np.int64),
+            "wins": wins.astype(np.int64),
+            "win_rate": win_rate,
+            "wilson_low": low,
+            "wilson_high": high,
+            "pnl": groups.sum(np.where(np.isnan(pnl), 0.0, pnl)),
+        }
+    )
 
 
 def blocked_counterfactual(enriched: Enriched) -> pd.DataFrame:
     """Per symbol+direction: n and mean net counterfactual return of signals blocked by "blocked_combo"."""
     sig = enriched.signals
     x = enriched.net_counterfactual()
-    mask = (sig["blocked_by"].to_numpy() == BLOCKED_COMBO) & np.isfinite(x)
-    frame = pd.DataFrame({"symbol": sig["symbol"].to_numpy()[mask], "direction": sig["direction"].to_numpy()[mask]})
-    frame["x"] = x[mask]
-    return frame.groupby(["symbol", "direction"], sort=True).agg(n=("x", "size"), mean=("x", "mean")).reset_index()
+    mask = (sig["blocked_by"].to_numpy(dtype=object) == BLOCKED_COMBO) & np.isfinite(x)
+    groups = group_by(sig["symbol"].to_numpy(dtype=object)[mask], sig["direction"].to_numpy(dtype=object)[mask])
+    n = groups.count()
+    return pd.DataFrame(
+        {
+            "symbol": pd.Series(groups.column(0), dtype=object),
+            "direction": pd.Series(groups.column(1), dtype=object),
+            "n": n,
+            "mean": groups.sum(x[mask]) / np.maximum(n, 1),
+        }
+    )
 
 
 def learn_combos(

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
-import pandas as pd
-
 from core.learn.allocation import allocation_after, learn_allocation
 from core.learn.combos import combo_key, learn_combos
-from core.learn.enrich import enrich
+from core.learn.enrich import resolve_and_enrich
 from core.learn.fee import learn_fee_gate
 from core.learn.frames import CycleInputs
 from core.learn.gates import learn_conviction_gate
 from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
-from core.learn.outcomes import GAP, RESOLVED, outcome_rows, resolve_outcomes
 from core.learn.proposal import Change, Proposal
 from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
@@ -47,16 +43,7 @@ def run_cycle(
     Deterministic: the same inputs and sections give the same proposal.
     """
     inputs.validate()
-    horizons = config.horizon_seconds()
-    labels = dict(zip(horizons, config.horizons, strict=True))
-    stored_rows = outcome_rows(inputs.signals, inputs.outcomes)  # the one id lookup of stored outcomes
-    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, inputs.outcomes, stored_rows)
-    fresh = resolution.outcomes
-    outcomes = pd.concat([inputs.outcomes, fresh], ignore_index=True) if len(fresh) else inputs.outcomes
-    rows = np.concatenate([stored_rows, resolution.rows]) if len(fresh) else stored_rows
-    enriched = enrich(
-        inputs, outcomes, labels, now_ms, config.lookback_seconds(), current.hold_time.default.target_s, rows
-    )
+    enriched, resolution = resolve_and_enrich(inputs, config, now_ms, current.hold_time.default.target_s)
     seen = sorted(set(current.weights) | set(inputs.component_names()))
 
     changes: list[Change] = []
@@ -71,7 +58,7 @@ def run_cycle(
         config.min_t,
     )
     changes += learn_sizing(enriched, current.sizing.buckets, config.combo_min_trades, config.min_t, config.max_step)
-    combo_changes, _ = learn_combos(enriched, current.blocked_combos, config, now_ms)
+    combo_changes, combos = learn_combos(enriched, current.blocked_combos, config, now_ms)
     changes += combo_changes
     changes += learn_fee_gate(
         enriched,
@@ -91,20 +78,19 @@ def run_cycle(
     if problems:
         raise GuardrailError("; ".join(problems))
     if kind == "comprehensive":
-        reports = all_reports(enriched, sections, config, weight_stats)
+        reports = all_reports(enriched, sections, config, weight_stats, combos)
 
-    status = outcomes["status"]
     sig = enriched.signals
     counts = {
         "signals": len(sig),
         "signals_total": len(inputs.signals),
-        "blocked_signals": int((sig["decision"] == "blocked").sum()),
+        "blocked_signals": int(sig["blocked"].sum()),
         "trades": len(enriched.trades),
         "prices": len(inputs.prices),
-        "outcomes": int((status == RESOLVED).sum()),
-        "gaps": int((status == GAP).sum()),
+        "outcomes": enriched.outcomes_resolved,
+        "gaps": enriched.outcomes_gap,
         "pending": resolution.pending,
-        "new_outcomes": len(fresh),
+        "new_outcomes": len(resolution.outcomes),
         "components": len(seen),
     }
     return Proposal(
@@ -114,7 +100,7 @@ def run_cycle(
         sections=sections,
         inputs=counts,
         reports=reports,
-        new_outcomes=fresh,
+        new_outcomes=resolution.outcomes,
         pending=resolution.pending,
     )
 

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from core.learn.frames import CycleInputs
-from core.learn.outcomes import RESOLVED
+from core.learn.outcomes import RESOLVED, Resolution, lookup, resolve_outcomes
+from core.learn.outcomes import outcome_rows as _outcome_rows
 from core.learn.stats import FloatArray, IntArray
+from core.schemas.config import LearningConfig
 
 
 def ret_col(horizon_s: int) -> str:
@@ -31,12 +33,14 @@ def aligned_col(horizon_s: int) -> str:
 class Enriched:
     """Signals (sorted by ts, stable) with outcome and trade columns, their components and trades.
 
-    ``signals`` adds: dir_sign (+1 long, -1 short), ret_<h>s, aligned_<h>s per horizon,
-    trade_count, trade_pnl, trade_notional, trade_return (sum pnl / sum notional of linked trades).
+    ``signals`` adds: dir_sign (+1 long, -1 short), blocked (decision == "blocked"), ret_<h>s and
+    aligned_<h>s per horizon, trade_count, trade_pnl, trade_notional, trade_return (sum pnl / sum
+    notional of linked trades).
     ``trades`` adds: notional, ret (pnl / (entry_price * quantity)), conv (trade conviction, else the
     linked signal's), edge_bps (the linked signal's expected_edge_bps), win (pnl > 0).
     ``cost`` is the median round-trip fee as a fraction of notional (0 without trades); it is
-    charged to counterfactual returns of blocked signals.
+    charged to counterfactual returns of blocked signals. ``outcomes_resolved`` / ``outcomes_gap``
+    count the outcomes given (the whole window, not only the lookback).
     """
 
     signals: pd.DataFrame
@@ -48,6 +52,8 @@ class Enriched:
     eval_horizon_s: int
     since_ms: int
     now_ms: int
+    outcomes_resolved: int = 0
+    outcomes_gap: int = 0
 
     def aligned(self, horizon_s: int) -> FloatArray:
         """Direction-aligned returns at a horizon (NaN unresolved)."""
@@ -77,8 +83,8 @@ def enrich(
     In: the cycle inputs, the outcomes to use, horizon seconds -> label ("5m"), now (watermark ms),
     lookback seconds, the hold target whose nearest horizon scores counterfactuals, and optionally
     each outcome's row in ``inputs.signals`` (-1 when unknown) when the caller already looked it up.
-    Out: an ``Enriched`` bundle. Vectorised joins: one hash lookup of ids (``get_indexer``) and
-    positional takes; no loop per signal.
+    Out: an ``Enriched`` bundle. Vectorised joins: id lookups through ``inputs.signal_ids`` and
+    positional takes; no loop per signal. Signals in time order (storage's order) are sliced, not copied.
     """
     horizons = sorted(labels)
     since = now_ms - lookback_s * 1000
@@ -87,54 +93,62 @@ def enrich(
     all_ts = all_signals["ts"].to_numpy(dtype=np.int64)
     keep = np.flatnonzero(all_ts >= since)
     kept_ts = all_ts[keep]
-    if kept_ts.size > 1 and bool(np.all(kept_ts[1:] >= kept_ts[:-1])):
-        order = keep  # already in time order: no sort
-    else:
-        order = keep[np.argsort(kept_ts, kind="stable")]
-    if order.size == n_all and (n_all == 0 or (order[0] == 0 and order[-1] == n_all - 1)):
-        # Every signal, in input order: share the input columns instead of copying them.
-        signals = all_signals
-        components = inputs.components
+    in_order = kept_ts.size < 2 or bool(np.all(kept_ts[1:] >= kept_ts[:-1]))
+    order = keep if in_order else keep[np.argsort(kept_ts, kind="stable")]
+    if order.size == 0 or (in_order and order[-1] - order[0] + 1 == order.size):
+        # A contiguous run of the input in time order: views, no copy.
+        first = int(order[0]) if order.size else n_all
+        signals = all_signals.iloc[first : first + order.size].reset_index(drop=True)
+        components = inputs.components.iloc[first : first + order.size].reset_index(drop=True)
     else:
         signals = all_signals.take(order).reset_index(drop=True)
         components = inputs.components.take(order).reset_index(drop=True)
     position = np.full(n_all, -1, dtype=np.int64)  # row in inputs.signals -> row here
     position[order] = np.arange(order.size, dtype=np.int64)
-    dir_sign = np.where(signals["direction"].to_numpy() == "short", -1.0, 1.0)
-    extra: dict[str, object] = {"dir_sign": dir_sign}
+    n = len(signals)
+    k = len(horizons)
+    # Every float column added below lives in one (columns x rows) block: filled in place, handed to
+    # pandas without copying or stacking.
+    float_names = [ret_col(h) for h in horizons] + [aligned_col(h) for h in horizons]
+    float_names += ["dir_sign", "trade_pnl", "trade_notional", "trade_return"]
+    block = np.full((len(float_names), n), np.nan)
+    dir_sign = block[2 * k]
+    dir_sign[:] = np.where(signals["direction"].to_numpy(dtype=object) == "short", -1.0, 1.0)
+    blocked = signals["decision"].to_numpy(dtype=object) == "blocked"
 
-    status = outcomes["status"].to_numpy()
+    is_resolved = outcomes["status"].to_numpy(dtype=object) == RESOLVED
     if outcome_rows is None:
-        full_ids = pd.Index(all_signals["event_id"])
-        outcome_rows = full_ids.get_indexer(outcomes["signal_event_id"]) if n_all else np.full(len(outcomes), -1)
-    resolved = np.flatnonzero(status == RESOLVED)
+        outcome_rows = _outcome_rows(all_signals, outcomes, inputs.signal_ids)
+    resolved = np.flatnonzero(is_resolved)
     found = np.asarray(outcome_rows)[resolved]
     rows = np.where(found >= 0, position[np.maximum(found, 0)], -1)
     hs = outcomes["horizon_s"].to_numpy(dtype=np.int64)[resolved]
-    rets = outcomes["ret"].to_numpy(dtype=np.float64)[resolved]
-    for h in horizons:
-        col = np.full(len(signals), np.nan)
-        pick = (rows >= 0) & (hs == h)
-        col[rows[pick]] = rets[pick]
-        extra[ret_col(h)] = col
-        extra[aligned_col(h)] = col * dir_sign
+    at = np.full(resolved.size, -1, dtype=np.int64)  # the horizon's row in the block
+    for j, h in enumerate(horizons):
+        at[hs == h] = j
+    usable = (rows >= 0) & (at >= 0)
+    block.reshape(-1)[at[usable] * n + rows[usable]] = outcomes["ret"].to_numpy(dtype=np.float64)[resolved][usable]
+    np.multiply(block[:k], dir_sign, out=block[k : 2 * k])
 
     trades, link = _trades_with_returns(inputs, since)
     linked = np.where(link >= 0, position[np.maximum(link, 0)], -1)
     ok = linked >= 0
-    count = np.bincount(linked[ok], minlength=len(signals))
-    pnl = np.bincount(linked[ok], weights=trades["pnl"].to_numpy()[ok], minlength=len(signals))
-    notional = np.bincount(linked[ok], weights=trades["notional"].to_numpy()[ok], minlength=len(signals))
+    count = np.bincount(linked[ok], minlength=n)
+    pnl = np.bincount(linked[ok], weights=trades["pnl"].to_numpy()[ok], minlength=n)
+    notional = np.bincount(linked[ok], weights=trades["notional"].to_numpy()[ok], minlength=n)
+    traded = count > 0
+    block[2 * k + 1][traded] = pnl[traded]
+    block[2 * k + 2][traded] = notional[traded]
     with np.errstate(divide="ignore", invalid="ignore"):
-        extra["trade_count"] = count.astype(np.int64)
-        extra["trade_pnl"] = np.where(count > 0, pnl, np.nan)
-        extra["trade_notional"] = np.where(count > 0, notional, np.nan)
-        extra["trade_return"] = np.where(count > 0, pnl / notional, np.nan)
-    signals = pd.concat([signals, pd.DataFrame(extra, index=signals.index)], axis=1)
+        block[2 * k + 3][traded] = pnl[traded] / notional[traded]
+    floats = pd.DataFrame(block.T, columns=float_names, index=signals.index, copy=False)
+    flags = pd.DataFrame({"blocked": blocked, "trade_count": count.astype(np.int64)}, index=signals.index)
+    signals = pd.concat([signals, floats, flags], axis=1)
 
     fee_rate = (trades["fees"] / trades["notional"]).to_numpy(dtype=np.float64)
     fee_rate = fee_rate[np.isfinite(fee_rate)]
     cost = float(np.median(fee_rate)) if fee_rate.size else 0.0
+    n_resolved = int(resolved.size)
     return Enriched(
         signals=signals,
         components=components,
@@ -145,7 +159,35 @@ def enrich(
         eval_horizon_s=nearest_horizon(horizons, eval_target_s),
         since_ms=since,
         now_ms=now_ms,
+        outcomes_resolved=n_resolved,
+        outcomes_gap=len(outcomes) - n_resolved,
     )
+
+
+def resolve_and_enrich(
+    inputs: CycleInputs, config: LearningConfig, now_ms: int, eval_target_s: int
+) -> tuple[Enriched, Resolution]:
+    """What every cycle, report and health check starts from: decide the outcomes not stored yet, then
+    ``enrich`` with stored + new ones. Stored outcomes are looked up once (``outcome_rows``).
+
+    In: the inputs, the bot's learning config, now (watermark ms), the hold target that picks the
+    counterfactual horizon. Out: the enriched bundle and the resolution (new outcomes, pending count).
+    """
+    horizons = config.horizon_seconds()
+    labels = dict(zip(horizons, config.horizons, strict=True))
+    stored = inputs.outcomes
+    stored_rows = _outcome_rows(inputs.signals, stored, inputs.signal_ids)
+    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, stored, stored_rows)
+    fresh = resolution.outcomes
+    if fresh.empty:
+        outcomes, rows = stored, stored_rows
+    elif stored.empty:
+        outcomes, rows = fresh, resolution.rows
+    else:
+        outcomes = pd.concat([stored, fresh], ignore_index=True)
+        rows = np.concatenate([stored_rows, resolution.rows])
+    enriched = enrich(inputs, outcomes, labels, now_ms, config.lookback_seconds(), eval_target_s, rows)
+    return enriched, resolution
 
 
 def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame, IntArray]:
@@ -155,7 +197,8 @@ def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame,
     notional = (trades["entry_price"] * trades["quantity"]).to_numpy(dtype=np.float64)
     link = np.full(len(trades), -1, dtype=np.int64)
     if len(inputs.signals) and len(trades):
-        link = pd.Index(inputs.signals["event_id"]).get_indexer(trades["signal_event_id"].fillna("").astype(str))
+        wanted = trades["signal_event_id"].to_numpy(dtype=object)
+        link = lookup(inputs.signal_ids, np.where(pd.isna(wanted), "", wanted))
     conv = trades["conviction"].to_numpy(dtype=np.float64).copy()
     edge = np.full(len(trades), np.nan)
     ok = link >= 0
@@ -171,7 +214,7 @@ def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame,
         {"notional": notional, "ret": ret, "conv": conv, "edge_bps": edge, "win": trades["pnl"].to_numpy() > 0},
         index=trades.index,
     )
-    return pd.concat([trades, extra], axis=1), np.asarray(link, dtype=np.int64)
+    return pd.concat([trades, extra], axis=1), link
 
 
 def component_outcome_counts(enriched: Enriched) -> dict[str, int]:

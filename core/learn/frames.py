@@ -18,6 +18,7 @@ All times are int64 epoch milliseconds; every frame has a default RangeIndex.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -129,8 +130,15 @@ class CycleInputs:
             raise ValueError(f"components has {len(self.components)} rows, signals {len(self.signals)}")
         if list(self.components.columns) != sorted(self.components.columns):
             raise ValueError("components columns must be in sorted order")
-        if not self.signals["event_id"].is_unique:
+        if not self.signal_ids.is_unique:
             raise ValueError("signals.event_id must be unique")
+
+    @cached_property
+    def signal_ids(self) -> pd.Index:
+        """``signals.event_id`` as an Index, built once per inputs: its hash table serves every id lookup
+        (stored outcomes, trades' ``signal_event_id``) and the uniqueness check."""
+        ids: pd.Index = pd.Index(self.signals["event_id"])
+        return ids
 
     def component_names(self) -> list[str]:
         """Component columns that carry at least one value, sorted."""

@@ -53,8 +53,8 @@ def learn_conviction_gate(
         conv = sig["conviction"].to_numpy(dtype=np.float64)
         x_all = enriched.net_counterfactual()
         band = (
-            (sig["blocked_by"].to_numpy() == CONVICTION_GATE)
-            & (sig["decision"].to_numpy() == "blocked")
+            (sig["blocked_by"].to_numpy(dtype=object) == CONVICTION_GATE)
+            & sig["blocked"].to_numpy(dtype=bool)
             & (conv >= lower)
             & (conv < gate)
             & np.isfinite(x_all)

@@ -96,14 +96,20 @@ def allocation_step(current: dict[str, float], target: dict[str, float], max_ste
 
     One common factor lambda moves every fraction, chosen so no fraction changes by more than
     ``max_step`` relative; a convex combination keeps the sum at 1 and every fraction above the
-    floor both dicts respect.
+    floor both dicts respect. Fractions are rounded to 1e-6; the rounding residual (a few 1e-6 at
+    most) goes to the fraction with the most room left under its cap, so no cap is overshot.
     """
     names = sorted(target)
     worst = max((abs(target[n] - current[n]) / current[n] for n in names if current[n] > 0), default=0.0)
     lam = 1.0 if worst <= max_step else max_step / worst
     # Shave a hair so rounding to the grid cannot push a fraction past its cap.
     lam = lam if lam >= 1.0 else lam * (1.0 - 1e-4)
-    return normalise({n: current[n] + lam * (target[n] - current[n]) for n in names})
+    rounded = {n: round(current[n] + lam * (target[n] - current[n]), DIGITS) for n in names}
+    residual = 1.0 - math.fsum(rounded.values())
+    room = {n: max_step * current[n] - abs(rounded[n] + residual - current[n]) for n in names}
+    pick = max(names, key=lambda n: room[n])  # max keeps the first of equals
+    rounded[pick] = 1.0 - math.fsum(v for n, v in rounded.items() if n != pick)
+    return rounded
 
 
 def check_sections(old: ParamSections, new: ParamSections, config: LearningConfig) -> list[str]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.learn.enrich import Enriched, aligned_col
+from core.learn.enrich import Enriched
+from core.learn.groups import group_by
 from core.learn.proposal import Change, make_stats
 from core.schemas.params import HoldPolicy, HoldTime
 
@@ -19,22 +20,17 @@ from core.schemas.params import HoldPolicy, HoldTime
 def strategy_horizon_stats(enriched: Enriched) -> pd.DataFrame:
     """Rows per (strategy, horizon_s), sorted: n, mean aligned return of executed signals."""
     sig = enriched.signals
-    mask = (sig["decision"] == "executed") & sig["strategy"].notna()
-    cols = [aligned_col(h) for h in enriched.horizons_s]
-    frame = sig.loc[mask, cols].copy()
-    frame["strategy"] = sig.loc[mask, "strategy"].astype(str)
-    agg = frame.groupby("strategy", sort=True)[cols].agg(["count", "mean"])
+    executed = ~sig["blocked"].to_numpy(dtype=bool)
+    groups = group_by(sig["strategy"].to_numpy(dtype=object)[executed])
+    names = groups.column(0)
     rows: list[pd.DataFrame] = []
-    for h, col in zip(enriched.horizons_s, cols, strict=True):
-        part = pd.DataFrame(
-            {
-                "strategy": agg.index.astype(str),
-                "horizon_s": h,
-                "n": agg[(col, "count")].to_numpy(dtype=np.int64),
-                "ev": agg[(col, "mean")].to_numpy(dtype=np.float64),
-            }
-        )
-        rows.append(part)
+    for h in enriched.horizons_s:
+        aligned = enriched.aligned(h)[executed]
+        resolved = np.isfinite(aligned)
+        n = groups.count(resolved)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ev = groups.sum(aligned, resolved) / n
+        rows.append(pd.DataFrame({"strategy": pd.Series(names, dtype=object), "horizon_s": h, "n": n, "ev": ev}))
     if not rows:
         return pd.DataFrame({"strategy": [], "horizon_s": [], "n": [], "ev": []})
     return pd.concat(rows, ignore_index=True).sort_values(["strategy", "horizon_s"], kind="stable")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.learn.frames import OUTCOME_COLUMNS, empty_outcomes
+from core.learn.frames import empty_outcomes
 
 RESOLVED = "resolved"
 GAP = "gap"
@@ -38,12 +38,33 @@ def tolerance_ms(horizon_s: int) -> int:
     return max(horizon_s * 500, 60_000)
 
 
-def outcome_rows(signals: pd.DataFrame, outcomes: pd.DataFrame) -> NDArray[np.int64]:
-    """Row of each outcome's signal in ``signals`` (-1 when absent): one hash lookup of the ids."""
+def outcome_rows(signals: pd.DataFrame, outcomes: pd.DataFrame, ids: pd.Index | None = None) -> NDArray[np.int64]:
+    """Row of each outcome's signal in ``signals`` (-1 when absent).
+
+    ``ids``: ``signals.event_id`` as an Index when the caller has one (``CycleInputs.signal_ids``).
+    Storage hands outcomes grouped by signal, in the signals' order: then one comparison of
+    neighbours finds the runs, and the run heads either equal the signal ids one for one (no
+    hashing at all) or are looked up once per signal instead of once per outcome.
+    """
     if len(signals) == 0 or len(outcomes) == 0:
         return np.full(len(outcomes), -1, dtype=np.int64)
-    rows = pd.Index(signals["event_id"]).get_indexer(outcomes["signal_event_id"])
-    return np.asarray(rows, dtype=np.int64)
+    values = outcomes["signal_event_id"].to_numpy(dtype=object)
+    index = ids if ids is not None else pd.Index(signals["event_id"])
+    _, lengths, heads = _run_codes(values)
+    if heads.size * 2 > values.size:  # not grouped by signal: one lookup per outcome
+        return lookup(index, values)
+    signal_ids = signals["event_id"].to_numpy(dtype=object)
+    if heads.size == signal_ids.size and bool(np.all(heads == signal_ids)):
+        head_rows = np.arange(heads.size, dtype=np.int64)
+    else:
+        head_rows = lookup(index, heads)
+    return np.repeat(head_rows, lengths)
+
+
+def lookup(index: pd.Index, values: NDArray[np.object_]) -> NDArray[np.int64]:
+    """Position of each value in ``index`` (-1 when absent). A plain array is passed on purpose: an
+    object ``Index`` of the same strings would be converted first and is ~10x slower to look up."""
+    return np.asarray(index.get_indexer(values), dtype=np.int64)  # type: ignore[arg-type]
 
 
 def _already_mask(
@@ -53,9 +74,10 @@ def _already_mask(
     done = np.zeros((n, len(horizons_s)), dtype=bool)
     if already is None or already.empty or n == 0:
         return done
-    cols = pd.Index(horizons_s).get_indexer(pd.Index(already["horizon_s"].to_numpy(dtype=np.int64)))
-    keep = (rows >= 0) & (cols >= 0)
-    done[rows[keep], cols[keep]] = True
+    stored_h = already["horizon_s"].to_numpy(dtype=np.int64)
+    for j, h in enumerate(horizons_s):  # a few horizons: one comparison each beats a hash lookup
+        at = rows[(stored_h == h) & (rows >= 0)]
+        done[at, j] = True
     return done
 
 
@@ -181,17 +203,19 @@ def resolve_outcomes(
     nomark = np.concatenate(nomark_parts)
     status = np.array([GAP, RESOLVED], dtype=object)[found_all.astype(np.int64)]
     reason = np.array([MISSING_MARK, NO_MARKS, None], dtype=object)[np.where(found_all, 2, nomark.astype(np.int64))]
+    ids = signals["event_id"].array.take(rows)
     frame = pd.DataFrame(
         {
-            "signal_event_id": signals["event_id"].array.take(rows),
+            "signal_event_id": ids if ids.dtype == "str" else pd.array(ids, dtype="str"),
             "horizon_s": np.concatenate(h_parts),
             "status": pd.array(status, dtype="str"),
             "ret": np.concatenate(ret_parts),
-            "mark_ts": np.concatenate(mark_parts).astype(np.int64),
+            "mark_ts": np.concatenate(mark_parts),
             "reason": reason,
-        }
+        },
+        copy=False,  # every column is freshly built: no copy, no consolidation
     )
-    return Resolution(frame.astype({k: v for k, v in OUTCOME_COLUMNS.items() if v != "object"}), pending, rows)
+    return Resolution(frame, pending, rows)
 
 
 def symbols_without_marks(signals: pd.DataFrame, prices: pd.DataFrame) -> dict[str, int]:

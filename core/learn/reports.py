@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from core.learn.combos import combo_key, combo_stats
-from core.learn.counterfactual import gates_report, missed_report
-from core.learn.enrich import Enriched, enrich
+from core.learn.counterfactual import blocked_frame, gates_report, missed_report
+from core.learn.enrich import Enriched, resolve_and_enrich
 from core.learn.frames import CycleInputs
-from core.learn.outcomes import resolve_outcomes
 from core.learn.proposal import JsonValue, jsonable
 from core.learn.weights import ComponentStat, component_stats
 from core.schemas.config import LearningConfig
@@ -73,15 +72,21 @@ def combos_report(stats: pd.DataFrame, blocked: list[BlockedCombo]) -> Rows:
 
 
 def all_reports(
-    enriched: Enriched, sections: ParamSections, config: LearningConfig, stats: list[ComponentStat] | None = None
+    enriched: Enriched,
+    sections: ParamSections,
+    config: LearningConfig,
+    stats: list[ComponentStat] | None = None,
+    combos: pd.DataFrame | None = None,
 ) -> dict[str, Rows]:
-    """signals, gates, combos and missed reports of one enriched frame (``stats``: reuse computed ones)."""
+    """signals, gates, combos and missed reports of one enriched frame (``stats``, ``combos``: reuse the
+    per component x horizon and per combo statistics when the cycle already computed them)."""
     stats = component_stats(enriched, config) if stats is None else stats
+    blocked = blocked_frame(enriched)
     return {
         "signals": signals_report(stats, sections, enriched.labels),
-        "gates": gates_report(enriched),
-        "combos": combos_report(combo_stats(enriched), sections.blocked_combos),
-        "missed": missed_report(enriched),
+        "gates": gates_report(enriched, blocked),
+        "combos": combos_report(combo_stats(enriched) if combos is None else combos, sections.blocked_combos),
+        "missed": missed_report(enriched, frame=blocked),
     }
 
 
@@ -91,9 +96,5 @@ def build_reports(inputs: CycleInputs, sections: ParamSections, config: Learning
     In: the cycle inputs, the current sections, config, now (the bot's watermark, ms).
     Out: {"signals", "gates", "combos", "missed"} -> rows.
     """
-    horizons = config.horizon_seconds()
-    fresh = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, inputs.outcomes).outcomes
-    outcomes = pd.concat([inputs.outcomes, fresh], ignore_index=True) if len(fresh) else inputs.outcomes
-    labels = dict(zip(horizons, config.horizons, strict=True))
-    enriched = enrich(inputs, outcomes, labels, now_ms, config.lookback_seconds(), sections.hold_time.default.target_s)
+    enriched, _ = resolve_and_enrich(inputs, config, now_ms, sections.hold_time.default.target_s)
     return all_reports(enriched, sections, config)

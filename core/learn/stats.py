@@ -31,26 +31,53 @@ class Summary:
     losses: float
 
 
-def hac_lag(ts_ms: IntArray, horizon_s: int) -> int:
-    """Newey-West lag for outcomes of ``horizon_s`` observed at sorted times ``ts_ms``.
+@dataclass(frozen=True)
+class Spacing:
+    """How far apart a sample's observations are: the median gap between consecutive times (ms), and
+    for samples whose median gap is 0 (many share a time), the median gap between distinct times and
+    the observations per distinct time."""
 
-    L = ceil(h / s) with s the median spacing of consecutive observations; 0 (plain iid t)
-    when the horizon is no longer than the spacing, i.e. consecutive outcomes do not overlap.
-    """
+    median_ms: float
+    distinct_ms: float
+    per_time: float
+
+
+def spacing_of(ts_ms: IntArray) -> Spacing | None:
+    """The ``Spacing`` of sorted times; None under 3 observations (too few to measure)."""
     if ts_ms.size < 3:
+        return None
+    median = float(np.median(np.diff(ts_ms)))
+    if median > 0.0:
+        return Spacing(median, median, 1.0)
+    distinct = np.unique(ts_ms)
+    if distinct.size < 2:
+        return Spacing(0.0, 0.0, float(ts_ms.size))
+    return Spacing(0.0, float(np.median(np.diff(distinct))), ts_ms.size / distinct.size)
+
+
+def lag_for(spacing: Spacing | None, horizon_s: int, n: int) -> int:
+    """Newey-West lag for ``n`` outcomes of ``horizon_s`` whose times have ``spacing``.
+
+    L = ceil(h / s) with s the median spacing, capped at n - 1; 0 (plain iid t) when the horizon is
+    no longer than the spacing (consecutive outcomes do not overlap) or the spacing is unknown.
+    """
+    if spacing is None or n < 3:
         return 0
-    spacing = float(np.median(np.diff(ts_ms)))
     horizon_ms = horizon_s * 1000.0
-    if spacing >= horizon_ms:
+    if spacing.median_ms >= horizon_ms:
         return 0
-    if spacing <= 0.0:
+    if spacing.median_ms <= 0.0:
         # Many observations share a timestamp: the spacing of distinct times is the better measure.
-        distinct = np.unique(ts_ms)
-        if distinct.size < 2:
-            return int(ts_ms.size - 1)
-        per_time = ts_ms.size / distinct.size
-        return int(min(ts_ms.size - 1, math.ceil(horizon_ms / float(np.median(np.diff(distinct))) * per_time)))
-    return int(min(ts_ms.size - 1, math.ceil(horizon_ms / spacing)))
+        if spacing.distinct_ms <= 0.0:
+            return n - 1
+        return int(min(n - 1, math.ceil(horizon_ms / spacing.distinct_ms * spacing.per_time)))
+    return int(min(n - 1, math.ceil(horizon_ms / spacing.median_ms)))
+
+
+def hac_lag(ts_ms: IntArray, horizon_s: int) -> int:
+    """Newey-West lag for outcomes of ``horizon_s`` observed at sorted times ``ts_ms`` (``lag_for``
+    with the spacing of those times)."""
+    return lag_for(spacing_of(ts_ms), horizon_s, int(ts_ms.size))
 
 
 def autocovariances(x: FloatArray, lag: int) -> FloatArray:
@@ -69,11 +96,16 @@ def bartlett_long_run_variance(x: FloatArray, lag: int) -> tuple[float, float]:
     sum_a W_a^2 = n * M * (gamma_0 + 2 * sum_{l=1..L} (1 - l/M) gamma_l). The window sums come
     from one cumulative sum: the same statistic as the autocovariance formula, without an FFT.
     """
-    n = x.size
     xc = x - x.mean()
-    gamma0 = float(np.einsum("i,i->", xc, xc)) / n
+    gamma0 = float(np.einsum("i,i->", xc, xc)) / x.size
+    return gamma0, _bartlett_centered(xc, lag, gamma0)
+
+
+def _bartlett_centered(xc: FloatArray, lag: int, gamma0: float) -> float:
+    """The long-run variance of ``bartlett_long_run_variance`` from the demeaned sample and its gamma_0."""
+    n = xc.size
     if lag <= 0:
-        return gamma0, gamma0
+        return gamma0
     m = lag + 1
     c = np.empty(n + 1)
     c[0] = 0.0
@@ -90,7 +122,7 @@ def bartlett_long_run_variance(x: FloatArray, lag: int) -> tuple[float, float]:
         tail = c[n] - c[n + 1 - m : n]  # windows cut by the end (m - 1 of them)
         total = float(np.einsum("i,i->", inner, inner) + np.einsum("i,i->", head, head))
         total += float(np.einsum("i,i->", tail, tail))
-    return gamma0, total / (n * m)
+    return total / (n * m)
 
 
 def newey_west_t(x: FloatArray, lag: int) -> float:
@@ -119,18 +151,33 @@ def plain_t(x: FloatArray) -> float:
     return float(x.mean() / (sd / math.sqrt(n)))
 
 
-def summarize(x: FloatArray, ts_ms: IntArray | None = None, horizon_s: int = 0) -> Summary:
-    """Summary of ``x``; with ``ts_ms`` (sorted), t uses Newey-West errors when outcomes overlap."""
+def summarize(x: FloatArray, ts_ms: IntArray | None = None, horizon_s: int = 0, *, lag: int | None = None) -> Summary:
+    """Summary of ``x``; with ``ts_ms`` (sorted), t uses Newey-West errors when outcomes overlap
+    (``lag``: the Newey-West lag when the caller already knows it).
+
+    The same statistics as ``plain_t`` / ``newey_west_t``, sharing one demeaned copy of ``x``.
+    """
     n = int(x.size)
     if n == 0:
         return Summary(0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0)
-    lag = hac_lag(ts_ms, horizon_s) if ts_ms is not None else 0
-    naive = plain_t(x)
-    t = newey_west_t(x, lag) if lag > 0 else naive
-    gains = float(np.maximum(x, 0.0).sum())
-    losses = float(-np.minimum(x, 0.0).sum())
+    if lag is None:
+        lag = hac_lag(ts_ms, horizon_s) if ts_ms is not None else 0
+    total = float(x.sum())
+    mean = total / n
+    size = float(np.abs(x).sum())
     hits = int(np.count_nonzero(x > 0))
-    return Summary(n, float(x.mean()), hits / n, t, naive, lag, gains, losses)
+    xc = x - mean
+    gamma0 = float(np.einsum("i,i->", xc, xc)) / n
+    naive = 0.0
+    if n >= 2 and gamma0 > 0.0 and math.isfinite(gamma0):
+        naive = mean / math.sqrt(gamma0 / (n - 1))  # sd (ddof=1) / sqrt(n) = sqrt(gamma0 / (n - 1))
+    t = naive
+    if lag > 0:
+        var = _bartlett_centered(xc, lag, gamma0) if n >= 2 else 0.0
+        t = mean / math.sqrt(var / n) if gamma0 > 0.0 and var > 0.0 else 0.0
+    gains = max((size + total) / 2.0, 0.0)  # sum of the positive x
+    losses = max((size - total) / 2.0, 0.0)  # minus the sum of the negative x
+    return Summary(n, mean, hits / n, t, naive, lag, gains, losses)
 
 
 def wilson_interval(wins: FloatArray, n: FloatArray, z: float = WILSON_Z) -> tuple[FloatArray, FloatArray]:

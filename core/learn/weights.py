@@ -4,7 +4,8 @@ Statistic: per component c and horizon h, the component-aligned return x = sign(
 over the signals in the lookback that carry c (non-zero score) and have a resolved outcome at h
 (executed and blocked alike: the market's answer does not depend on the decision).
 n, EV = mean(x) in bps, hit rate = share of x > 0, and t = mean / se with Newey-West (Bartlett)
-errors at lag ceil(h / median spacing) when outcomes overlap (plain iid t otherwise).
+errors at lag ceil(h / s) when outcomes overlap (plain iid t otherwise), s = the median spacing
+of the signals carrying the component (one figure for all its horizons).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from core.learn.enrich import Enriched, ret_col
 from core.learn.guardrails import converged, enough, relative_step, significant
 from core.learn.proposal import Change, make_stats
-from core.learn.stats import shrunk_profit_factor, summarize
+from core.learn.stats import lag_for, shrunk_profit_factor, spacing_of, summarize
 from core.schemas.config import LearningConfig
 from core.schemas.params import ParamSections
 
@@ -47,15 +48,14 @@ def component_stats(enriched: Enriched, config: LearningConfig) -> list[Componen
     ts = enriched.signals["ts"].to_numpy(dtype=np.int64)
     low, high = config.weight_bounds
     rets = {h: enriched.signals[ret_col(h)].to_numpy(dtype=np.float64) for h in enriched.horizons_s}
-    resolved = {h: np.isfinite(r) for h, r in rets.items()}
     for name in enriched.components.columns:
         score = enriched.components[name].to_numpy(dtype=np.float64)
-        sign = np.sign(score)  # NaN where absent, 0 where the score is 0
-        carried = np.isfinite(score) & (score != 0.0)
+        sign = np.where(score != 0.0, np.sign(score), np.nan)  # NaN where absent or 0: not carried
+        spacing = spacing_of(ts[~np.isnan(sign)])  # of the component's signals, shared by its horizons
         for h in enriched.horizons_s:
-            rows = np.flatnonzero(carried & resolved[h])
-            x = sign[rows] * rets[h][rows]
-            s = summarize(x, ts[rows], h)
+            aligned = sign * rets[h]  # NaN unless carried and resolved at h
+            x = aligned[~np.isnan(aligned)]
+            s = summarize(x, lag=lag_for(spacing, h, x.size))
             pf = s.gains / s.losses if s.losses > 0 else (float("inf") if s.gains > 0 else 1.0)
             target = shrunk_profit_factor(s.gains, s.losses, s.n, config.min_outcomes)
             out.append(
