@@ -11,13 +11,14 @@ from typing import Literal
 
 from core.learn.allocation import allocation_after, learn_allocation
 from core.learn.combos import combo_key, learn_combos
-from core.learn.enrich import resolve_and_enrich
+from core.learn.enrich import component_outcome_counts, resolve_and_enrich
 from core.learn.fee import learn_fee_gate
 from core.learn.frames import CycleInputs
 from core.learn.gates import learn_conviction_gate
 from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
-from core.learn.proposal import Change, Proposal
+from core.learn.outcomes import symbols_without_marks
+from core.learn.proposal import Change, Proposal, jsonable
 from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
 from core.learn.weights import learn_weights
@@ -102,6 +103,11 @@ def run_cycle(
         reports=reports,
         new_outcomes=resolution.outcomes,
         pending=resolution.pending,
+        facts={
+            "component_outcomes": jsonable(component_outcome_counts(enriched)),
+            "symbols_without_marks": jsonable(symbols_without_marks(inputs.signals, inputs.prices)),
+            "outcomes_pending": resolution.pending,
+        },
     )
 
 

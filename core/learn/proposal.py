@@ -70,7 +70,9 @@ class Proposal:
     ``changes`` in a fixed order (learner order, then path); ``sections`` = current with every change
     applied; ``inputs`` = counts read; ``reports`` = signals/gates/combos/missed rows (comprehensive);
     ``new_outcomes`` = outcomes decided by this cycle (for storage to persist); ``pending`` = pairs
-    still waiting for a mark.
+    still waiting for a mark; ``facts`` = what learning health reads from the cycle:
+    ``component_outcomes`` (resolved outcomes per component at its best-covered horizon),
+    ``symbols_without_marks`` (symbol -> signals) and ``outcomes_pending``.
     """
 
     kind: str
@@ -81,6 +83,7 @@ class Proposal:
     reports: dict[str, list[dict[str, JsonValue]]] = field(default_factory=dict)
     new_outcomes: pd.DataFrame = field(default_factory=empty_outcomes)
     pending: int = 0
+    facts: dict[str, JsonValue] = field(default_factory=dict)
 
     def changes_as_dicts(self) -> list[dict[str, JsonValue]]:
         """The changes as JSON-safe dicts."""
@@ -95,6 +98,7 @@ class Proposal:
             "sections": jsonable(self.sections),
             "inputs": jsonable(self.inputs),
             "reports": jsonable(self.reports),
+            "facts": jsonable(self.facts),
         }
 
     def to_json(self) -> str:

@@ -62,7 +62,8 @@ def test_two_runs_give_identical_json() -> None:
     b = run_cycle(m.inputs, start(), CONFIG, "comprehensive", m.now_ms).to_json()
     assert a.encode() == b.encode()
     doc = json.loads(a)
-    assert set(doc) == {"kind", "now_ms", "changes", "sections", "inputs", "reports"}
+    assert set(doc) == {"kind", "now_ms", "changes", "sections", "inputs", "reports", "facts"}
+    assert set(doc["facts"]) == {"component_outcomes", "symbols_without_marks", "outcomes_pending"}
     assert "NaN" not in a and "Infinity" not in a
 
 
@@ -85,6 +86,10 @@ def test_signals_without_marks_are_gaps_not_outcomes() -> None:
     assert set(gaps["signal_event_id"].str[0]) == {"z"}
     assert p.inputs["gaps"] == n * 5 and p.inputs["outcomes"] == 200 * 5
     missing = symbols_without_marks(inputs.signals, inputs.prices)
+    assert p.facts["symbols_without_marks"] == missing == {"ZZZ": 30}
+    assert p.facts["outcomes_pending"] == p.pending
+    # ofi is carried by the 200 marked signals (resolved at every horizon) and the 30 ghosts (never).
+    assert p.facts["component_outcomes"]["ofi"] == 200  # type: ignore[index]
     health = assess_health(
         now_ms=m.now_ms,
         counts={"signals": 230},
