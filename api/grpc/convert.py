@@ -215,4 +215,5 @@ def health_message(doc: Mapping[str, Any]) -> learning_pb2.GetHealthResponse:
             if c is not None
         },
         next_runs=_struct(doc.get("next_runs")),
+        evidence=learning_pb2.HealthEvidence(**evidence) if (evidence := doc.get("evidence")) else None,
     )

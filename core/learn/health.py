@@ -1,8 +1,10 @@
 """Learning health (DESIGN.md section 9): is the loop fed, resolving, learning and running?
 
 Pure: every input is a plain value the service layer has already read; ``now_ms`` is passed in.
-Levels: ``error`` for cycle_failed and worker_missing; ``warn`` for no_events, no_price_marks,
-insufficient_outcomes and cycle_overdue; ``ok`` without problems.
+Levels: ``error`` for cycle_failed and worker_missing; ``warn`` for no_events, no_cycle_yet,
+no_price_marks, insufficient_outcomes and cycle_overdue; ``ok`` without problems.
+The per-component evidence, the pending count and the symbols without marks come from the last
+succeeded cycle (``Evidence``): health is read, never computed over the window, in a request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from core.learn.proposal import JsonValue, jsonable
 LEVELS = {"ok": 0, "warn": 1, "error": 2}
 PROBLEM_LEVEL = {
     "no_events": "warn",
+    "no_cycle_yet": "warn",
     "no_price_marks": "warn",
     "insufficient_outcomes": "warn",
     "cycle_overdue": "warn",
@@ -32,6 +35,14 @@ class CycleInfo:
     status: str
     finished_at_ms: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The succeeded cycle the component counts, pending pairs and symbols without marks come from."""
+
+    cycle_id: str
+    as_of_ms: int  # that cycle's now: the bot's watermark when it ran
 
 
 def component_status(
@@ -60,7 +71,7 @@ def assess_health(
     *,
     now_ms: int,
     counts: dict[str, int],
-    component_outcomes: dict[str, int],
+    component_outcomes: dict[str, int] | None,
     required: int,
     weights: dict[str, float],
     default_weight: float = 1.0,
@@ -73,6 +84,7 @@ def assess_health(
     worker_heartbeat_age_s: float | None = None,
     heartbeat_max_age_s: float = HEARTBEAT_MAX_AGE_S,
     next_runs: dict[str, str | None] | None = None,
+    evidence: Evidence | None = None,
 ) -> dict[str, JsonValue]:
     """Build the health document.
 
@@ -81,8 +93,9 @@ def assess_health(
     ``min_outcomes``; current weights; symbols with signals but no marks -> signal count; the last cycle
     per kind; the last successful cycle's finish time per kind; each kind's interval in seconds; when the
     schedule started (e.g. bot creation, for a bot that never had a cycle); whether a worker is expected
-    and its heartbeat age; the next scheduled runs (passed through).
-    Out: {level, problems: [{code, message, detail}], counts, components, last_cycles, next_runs}.
+    and its heartbeat age; the next scheduled runs (passed through); the cycle the evidence comes from.
+    ``component_outcomes`` None: no cycle has measured them yet (problem ``no_cycle_yet`` once events exist).
+    Out: {level, problems: [{code, message, detail}], counts, components, last_cycles, next_runs, evidence}.
     """
     problems: list[dict[str, JsonValue]] = []
     if counts.get("signals", 0) == 0 and counts.get("trades", 0) == 0:
@@ -99,7 +112,19 @@ def assess_health(
                 {"symbols": [{"symbol": s, "signals": n} for s, n in missing.items()], "signals": total},
             )
         )
-    short = [(n, c) for n, c in sorted(component_outcomes.items()) if c < required]
+    has_events = counts.get("signals", 0) > 0 or counts.get("trades", 0) > 0
+    if component_outcomes is None and has_events:
+        due = (next_runs or {}).get("continuous")
+        when = f"the next continuous cycle is due at {due}" if due else "no cycle is scheduled"
+        problems.append(
+            _problem(
+                "no_cycle_yet",
+                f"No learning cycle has finished yet, so per-component evidence is not known: {when} "
+                "(or queue one: POST /v1/bots/{bot}/cycles).",
+                {"next_continuous": due},
+            )
+        )
+    short = [(n, c) for n, c in sorted((component_outcomes or {}).items()) if c < required]
     if short:
         listing = ", ".join(f"{n} {c}/{required}" for n, c in short)
         problems.append(
@@ -155,7 +180,9 @@ def assess_health(
         "level": level,
         "problems": jsonable(problems),
         "counts": {k: int(counts.get(k, 0)) for k in keys},
-        "components": jsonable(component_status(component_outcomes, required, weights, default_weight)),
+        "components": []
+        if component_outcomes is None
+        else jsonable(component_status(component_outcomes, required, weights, default_weight)),
         "last_cycles": {
             kind: None
             if info is None
@@ -167,4 +194,7 @@ def assess_health(
             for kind, info in sorted((last_cycles or {}).items())
         },
         "next_runs": dict(sorted((next_runs or {}).items())),
+        "evidence": None
+        if evidence is None
+        else {"cycle_id": evidence.cycle_id, "as_of": rfc3339_ms(evidence.as_of_ms)},
     }

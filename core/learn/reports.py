@@ -6,8 +6,7 @@ import pandas as pd
 
 from core.learn.combos import combo_key, combo_stats
 from core.learn.counterfactual import blocked_frame, gates_report, missed_report
-from core.learn.enrich import Enriched, resolve_and_enrich
-from core.learn.frames import CycleInputs
+from core.learn.enrich import Enriched
 from core.learn.proposal import JsonValue, jsonable
 from core.learn.weights import ComponentStat, component_stats
 from core.schemas.config import LearningConfig
@@ -88,13 +87,3 @@ def all_reports(
         "combos": combos_report(combo_stats(enriched) if combos is None else combos, sections.blocked_combos),
         "missed": missed_report(enriched, frame=blocked),
     }
-
-
-def build_reports(inputs: CycleInputs, sections: ParamSections, config: LearningConfig, now_ms: int) -> dict[str, Rows]:
-    """Reports straight from stored frames (resolving outcomes still missing, without persisting them).
-
-    In: the cycle inputs, the current sections, config, now (the bot's watermark, ms).
-    Out: {"signals", "gates", "combos", "missed"} -> rows.
-    """
-    enriched, _ = resolve_and_enrich(inputs, config, now_ms, sections.hold_time.default.target_s)
-    return all_reports(enriched, sections, config)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
+
+T = TypeVar("T")
 
 
 class Problem(BaseModel):
@@ -36,6 +38,13 @@ class CycleBrief(BaseModel):
     finished_at: str | None
 
 
+class HealthEvidence(BaseModel):
+    cycle_id: str = Field(
+        ..., description="The succeeded cycle the components, pending count and marks check come from."
+    )
+    as_of: str = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
+
+
 class HealthRead(BaseModel):
     level: Literal["ok", "warn", "error"]
     problems: list[Problem]
@@ -43,6 +52,16 @@ class HealthRead(BaseModel):
     components: list[ComponentHealth]
     last_cycles: dict[str, CycleBrief | None]
     next_runs: dict[str, str | None] = Field(..., description="Next scheduled run per job (null: schedule disabled).")
+    evidence: HealthEvidence | None = Field(
+        ..., description="Where `components` and `outcomes_pending` come from; null before the first cycle."
+    )
+
+
+class ReportPage(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page; null on the last page.")
+    cycle_id: str = Field(..., description="The comprehensive cycle that computed this report.")
+    as_of: str = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
 
 
 class SignalReportRow(BaseModel):

@@ -161,6 +161,7 @@ async def _record(
         row.inputs = {k: int(v) for k, v in proposal.inputs.items()}
         row.changes = changes
         row.proposal = {"sections": proposal.sections.model_dump(mode="json")}
+        row.insight = {"as_of_ms": snap.now_ms, "facts": proposal.facts, "reports": proposal.reports}
         row.base_version, row.applied_version = snap.base_version, applied
         action = "cycle_applied" if applied is not None else "cycle_succeeded"
         await repos.add_audit(

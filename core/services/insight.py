@@ -1,24 +1,19 @@
 """Learning health and reports: what a bot's loop knows and why (DESIGN.md sections 4 and 9).
 
-Both read the bot's lookback window (event time, from its watermark) and run the pure learners'
-statistics off the event loop, in a thread. Outcomes not yet stored by a resolution job are
-resolved on the fly (not persisted), so the answer reflects every event already received.
+Nothing heavy runs in a request: every cycle records its insight (the facts health needs and, for
+comprehensive cycles, the reports) on its row, and these functions read the latest one plus a few
+counts. Health is as of the last succeeded cycle (``evidence`` says which and when); reports are
+as of the last succeeded comprehensive cycle (``cycle_id`` / ``as_of`` on every page). A dry run
+refreshes them too, so a bot key can ask for fresh reports with a dry-run comprehensive cycle.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from core.errors import not_found
-from core.learn.enrich import component_outcome_counts, enrich
-from core.learn.frames import CycleInputs
-from core.learn.health import CycleInfo, assess_health
-from core.learn.outcomes import resolve_outcomes, symbols_without_marks
-from core.learn.reports import build_reports
+from core.errors import EdgeloopError, ErrorKind, not_found
+from core.learn.health import CycleInfo, Evidence, assess_health
 from core.schemas.config import LearningConfig
 from core.schemas.duration import duration_seconds
 from core.schemas.params import ParamSections
@@ -26,9 +21,9 @@ from core.schemas.timefmt import ms_to_rfc3339
 from core.services import schedule
 from core.services.auth import Principal, require_bot
 from core.services.context import ServiceContext
-from core.services.learning_data import Window, load_cycle_inputs
 from core.services.params import get_current_params
 from core.store import repos
+from core.store.models import Cycle
 
 REPORTS = ("signals", "gates", "combos", "missed")
 DAY_S = 86_400
@@ -40,15 +35,14 @@ class _Snapshot:
 
     config: LearningConfig
     sections: ParamSections
-    watermark_ms: int | None
     created_at_ms: int
-    inputs: CycleInputs
     counts: dict[str, int]
     stored_outcomes: dict[str, int]
     last_cycles: dict[str, CycleInfo | None]
     last_success_ms: dict[str, int | None]
     last_bases: dict[str, int]
     heartbeat_ms: int | None
+    insight: Cycle | None
 
 
 async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _Snapshot:
@@ -59,19 +53,12 @@ async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _
         if bot is None:
             raise not_found("bot", bot_id)
         config = LearningConfig.model_validate(bot.config)
-        if bot.watermark_ms is None:
-            inputs = CycleInputs()
-        else:
-            window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
-            inputs = await load_cycle_inputs(session, bot_id, window)
         cycles = await repos.last_cycles(session, bot_id)
         succeeded = await repos.last_succeeded_at(session, bot_id)
         return _Snapshot(
             config=config,
             sections=sections,
-            watermark_ms=bot.watermark_ms,
             created_at_ms=bot.created_at,
-            inputs=inputs,
             counts=await repos.event_counts(session, bot_id),
             stored_outcomes=await repos.outcome_status_counts(session, bot_id),
             last_cycles={
@@ -81,27 +68,18 @@ async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _
             last_success_ms={kind: succeeded.get(kind) for kind in ("continuous", "comprehensive")},
             last_bases=await repos.last_cycle_bases(session, bot_id),
             heartbeat_ms=await repos.last_heartbeat(session),
+            insight=await repos.latest_insight(session, bot_id),
         )
 
 
 def _assess(snap: _Snapshot, now_ms: int, worker_stale_s: int) -> dict[str, Any]:
-    config, inputs = snap.config, snap.inputs
-    horizons = config.horizon_seconds()
-    watermark = snap.watermark_ms or 0
-    fresh = resolve_outcomes(inputs.signals, inputs.prices, horizons, watermark, inputs.outcomes)
-    outcomes = (
-        pd.concat([inputs.outcomes, fresh.outcomes], ignore_index=True) if len(fresh.outcomes) else inputs.outcomes
-    )
-    labels = dict(zip(horizons, config.horizons, strict=True))
-    enriched = enrich(
-        inputs, outcomes, labels, watermark, config.lookback_seconds(), snap.sections.hold_time.default.target_s
-    )
-    new = fresh.outcomes["status"].value_counts().to_dict() if len(fresh.outcomes) else {}
+    config = snap.config
+    facts = dict((snap.insight.insight or {}).get("facts") or {}) if snap.insight is not None else {}
     counts = {
         **snap.counts,
-        "outcomes_resolved": snap.stored_outcomes.get("resolved", 0) + int(new.get("resolved", 0)),
-        "outcomes_gap": snap.stored_outcomes.get("gap", 0) + int(new.get("gap", 0)),
-        "outcomes_pending": fresh.pending,
+        "outcomes_resolved": snap.stored_outcomes.get("resolved", 0),
+        "outcomes_gap": snap.stored_outcomes.get("gap", 0),
+        "outcomes_pending": int(facts.get("outcomes_pending") or 0),
     }
     sched = config.schedule
     runs = schedule.next_runs(sched, snap.last_bases, snap.created_at_ms, now_ms)
@@ -109,11 +87,11 @@ def _assess(snap: _Snapshot, now_ms: int, worker_stale_s: int) -> dict[str, Any]
     return assess_health(
         now_ms=now_ms,
         counts=counts,
-        component_outcomes=component_outcome_counts(enriched),
+        component_outcomes=facts.get("component_outcomes"),
         required=config.min_outcomes,
         weights=snap.sections.weights,
         default_weight=snap.sections.default_weight,
-        symbols_without_marks=symbols_without_marks(inputs.signals, inputs.prices),
+        symbols_without_marks=facts.get("symbols_without_marks"),
         last_cycles=snap.last_cycles,
         last_success_ms=snap.last_success_ms,
         intervals_s={"continuous": duration_seconds(sched.continuous_every), "comprehensive": DAY_S}
@@ -124,22 +102,47 @@ def _assess(snap: _Snapshot, now_ms: int, worker_stale_s: int) -> dict[str, Any]
         worker_heartbeat_age_s=heartbeat_age,
         heartbeat_max_age_s=float(worker_stale_s),
         next_runs={job: ms_to_rfc3339(at) if at is not None else None for job, at in runs.items()},
+        evidence=_evidence(snap.insight),
     )
 
 
+def _evidence(row: Cycle | None) -> Evidence | None:
+    if row is None or row.insight is None:
+        return None
+    return Evidence(row.id, int(row.insight["as_of_ms"]))
+
+
 async def get_health(ctx: ServiceContext, principal: Principal, bot_id: str) -> dict[str, Any]:
-    """The health document: level, problems (each with a code and a sentence), counts, components, cycles."""
+    """The health document: level, problems (each with a code and a sentence), counts, components, cycles,
+    and the evidence (which cycle the per-component numbers come from)."""
     require_bot(principal, bot_id)
     snap = await _snapshot(ctx, principal, bot_id)
-    return await asyncio.to_thread(_assess, snap, ctx.clock(), ctx.settings.worker_stale_s)
+    return _assess(snap, ctx.clock(), ctx.settings.worker_stale_s)
 
 
-async def get_report(ctx: ServiceContext, principal: Principal, bot_id: str, name: str) -> list[dict[str, Any]]:
-    """One report (``signals``, ``gates``, ``combos``, ``missed``) over the bot's lookback window."""
+async def get_report(ctx: ServiceContext, principal: Principal, bot_id: str, name: str) -> dict[str, Any]:
+    """One report (``signals``, ``gates``, ``combos``, ``missed``) of the last succeeded comprehensive cycle.
+
+    Out: {"rows", "cycle_id", "as_of"}; the signals report shows the weights in force now. Before any
+    comprehensive cycle has succeeded: a 404 problem ``report_not_ready`` that says how to get one.
+    """
     require_bot(principal, bot_id)
-    snap = await _snapshot(ctx, principal, bot_id)
-    reports = await asyncio.to_thread(build_reports, snap.inputs, snap.sections, snap.config, snap.watermark_ms or 0)
-    rows = list(reports[name])
-    if name == "missed":
-        rows = [{**row, "ts": ms_to_rfc3339(int(str(row["ts"])))} for row in rows]
-    return rows
+    current = await get_current_params(ctx, principal, bot_id)
+    async with ctx.sessions() as session:
+        row = await repos.latest_insight(session, bot_id, "comprehensive")
+    if row is None or row.insight is None or name not in (row.insight.get("reports") or {}):
+        raise EdgeloopError(
+            ErrorKind.NOT_FOUND,
+            "report_not_ready",
+            "Report not ready",
+            f"No comprehensive cycle has finished for bot {bot_id!r} yet; reports come from comprehensive "
+            f"cycles (daily when scheduled). Queue one: POST /v1/bots/{bot_id}/cycles "
+            '{"kind": "comprehensive", "dry_run": true}.',
+        )
+    rows: list[dict[str, Any]] = list(row.insight["reports"][name])
+    if name == "signals":
+        weights, default = current.document["weights"], current.document["default_weight"]
+        rows = [{**r, "weight": weights.get(r["component"], default)} for r in rows]
+    elif name == "missed":
+        rows = [{**r, "ts": ms_to_rfc3339(int(r["ts"]))} for r in rows]
+    return {"rows": rows, "cycle_id": row.id, "as_of": ms_to_rfc3339(int(row.insight["as_of_ms"]))}

@@ -152,6 +152,8 @@ class Cycle(Base):
     inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     changes: Mapped[list[Any] | None] = mapped_column(JSON)
     proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What /health and /reports serve: {"as_of_ms", "facts", "reports"} of a succeeded cycle.
+    insight: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     applied_version: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(32))

@@ -214,6 +214,15 @@ async def last_cycles(session: AsyncSession, bot_id: str) -> dict[str, Cycle]:
     return out
 
 
+async def latest_insight(session: AsyncSession, bot_id: str, kind: str | None = None) -> Cycle | None:
+    """The most recently finished succeeded cycle (of ``kind``, when given) that recorded an insight."""
+    stmt = select(Cycle).where(Cycle.bot_id == bot_id, Cycle.status == "succeeded", Cycle.insight.is_not(None))
+    if kind is not None:
+        stmt = stmt.where(Cycle.kind == kind)
+    stmt = stmt.order_by(Cycle.finished_at.desc(), Cycle.seq.desc()).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def last_heartbeat(session: AsyncSession) -> int | None:
     return (await session.execute(select(func.max(WorkerHeartbeat.last_seen)))).scalar_one_or_none()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import httpx
 import pytest
@@ -62,3 +64,22 @@ async def test_get_health_is_the_rest_document(
     assert health.level == rest["level"]
     assert [p.code for p in health.problems] == [p["code"] for p in rest["problems"]]
     assert health.counts.signals == rest["counts"]["signals"] == 0
+
+
+async def test_get_health_carries_the_evidence_of_the_last_cycle(
+    stub: LearningServiceStub, alpha: Metadata, client: httpx.AsyncClient
+) -> None:
+    before = await stub.GetHealth(learning_pb2.GetHealthRequest(bot_id="alpha"), metadata=alpha)
+    assert not before.HasField("evidence")
+    queued = await client.post("/v1/bots/alpha/cycles", json={"kind": "continuous"}, headers=ADMIN)
+    cycle_id = queued.json()["cycle_id"]
+    async with asyncio.timeout(15):  # the REST app's embedded runner runs it
+        while True:
+            record = (await client.get(f"/v1/bots/alpha/cycles/{cycle_id}", headers=ADMIN)).json()
+            if record["status"] == "succeeded":
+                break
+            await asyncio.sleep(0.05)
+    health = await stub.GetHealth(learning_pb2.GetHealthRequest(bot_id="alpha"), metadata=alpha)
+    rest = (await client.get("/v1/bots/alpha/health", headers=ADMIN)).json()
+    assert health.evidence.cycle_id == rest["evidence"]["cycle_id"] == cycle_id
+    assert health.evidence.as_of == rest["evidence"]["as_of"]

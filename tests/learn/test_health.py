@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.learn.health import CycleInfo, assess_health, component_status
+from core.learn.health import CycleInfo, Evidence, assess_health, component_status
 
 NOW = 1_767_225_600_000
 HOUR = 3_600_000
@@ -78,3 +78,33 @@ def test_component_status_lists_weighted_components_without_outcomes() -> None:
         {"name": "ofi", "outcomes": 10, "required": 50, "status": "insufficient_data", "weight": 1.0},
         {"name": "old", "outcomes": 0, "required": 50, "status": "insufficient_data", "weight": 0.8},
     ]
+
+
+def test_before_any_cycle_the_evidence_is_unknown_not_zero() -> None:
+    doc = assess_health(
+        now_ms=NOW,
+        counts={"signals": 5},
+        component_outcomes=None,
+        required=50,
+        weights={"ofi": 1.0},
+        next_runs={"continuous": "2026-01-01T12:00:00.000Z"},
+    )
+    assert codes(doc) == ["no_cycle_yet"] and doc["level"] == "warn"
+    assert doc["components"] == [] and doc["evidence"] is None
+    assert "2026-01-01T12:00:00.000Z" in doc["problems"][0]["message"]
+    # No events at all: that is the problem to fix first, not the missing cycle.
+    empty = assess_health(now_ms=NOW, counts={}, component_outcomes=None, required=50, weights={})
+    assert codes(empty) == ["no_events"]
+
+
+def test_evidence_names_the_cycle_and_its_event_time() -> None:
+    doc = assess_health(
+        now_ms=NOW,
+        counts={"signals": 5},
+        component_outcomes={"ofi": 7},
+        required=50,
+        weights={},
+        evidence=Evidence("c9", NOW - HOUR),
+    )
+    assert doc["evidence"] == {"cycle_id": "c9", "as_of": "2025-12-31T23:00:00.000Z"}
+    assert codes(doc) == ["insufficient_outcomes"]

@@ -1,12 +1,19 @@
-"""Learning health and reports over REST, on small markets with a known answer."""
+"""Learning health and reports over REST, on small markets with a known answer.
+
+Both are read from what the last cycle recorded (the app's embedded runner runs cycles), so each
+test queues a dry-run cycle with the bot's own key before reading.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
 from tests.builders import T0, create_bot, price, signal, trade
+from tests.conftest import ADMIN
+from tests.workers.scenario import FAST, learnable_events
 
 MIN = 60_000
 
@@ -19,6 +26,19 @@ def marks(symbol: str, start: int, minutes: int, slope: float = 0.0) -> list[dic
 async def post(http: httpx.AsyncClient, headers: dict[str, str], events: list[dict[str, Any]]) -> None:
     response = await http.post("/v1/bots/alpha/events", json={"events": events}, headers=headers)
     assert response.status_code == 200, response.text
+
+
+async def cycle(http: httpx.AsyncClient, headers: dict[str, str], kind: str = "comprehensive") -> dict[str, Any]:
+    """Queue a dry-run cycle with the bot's key and wait until it has finished."""
+    queued = await http.post("/v1/bots/alpha/cycles", json={"kind": kind, "dry_run": True}, headers=headers)
+    assert queued.status_code == 202, queued.text
+    async with asyncio.timeout(15):
+        while True:
+            record = (await http.get(f"/v1/bots/alpha/cycles/{queued.json()['cycle_id']}", headers=headers)).json()
+            if record["status"] in ("succeeded", "failed"):
+                assert record["status"] == "succeeded", record
+                return record
+            await asyncio.sleep(0.05)
 
 
 async def health(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -41,6 +61,29 @@ async def test_new_bot_reports_no_events(client: httpx.AsyncClient) -> None:
         "outcomes_gap": 0,
     }
     assert set(body["next_runs"]) == {"resolve", "continuous", "comprehensive"}
+    assert body["components"] == [] and body["evidence"] is None
+
+
+async def test_before_the_first_cycle_health_says_so_and_reports_are_not_ready(client: httpx.AsyncClient) -> None:
+    headers = await create_bot(client)
+    await post(client, headers, [signal(ts=T0, components={"ofi": 1.0}), *marks("BTCUSDT", T0, 10)])
+    body = await health(client, headers)
+    assert [p["code"] for p in body["problems"]] == ["no_cycle_yet"]
+    assert body["components"] == [] and body["evidence"] is None and body["counts"]["signals"] == 1
+    response = await client.get("/v1/bots/alpha/reports/signals", headers=headers)
+    assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "report_not_ready"
+    assert '"kind": "comprehensive"' in response.json()["detail"]
+    # A continuous cycle gives health its evidence, but reports still wait for a comprehensive one.
+    record = await cycle(client, headers, "continuous")
+    body = await health(client, headers)
+    assert body["evidence"]["cycle_id"] == record["cycle_id"]
+    assert body["evidence"]["as_of"] == "2026-01-01T00:10:00.000Z"  # the watermark: the last mark
+    assert "no_cycle_yet" not in [p["code"] for p in body["problems"]]
+    assert (await client.get("/v1/bots/alpha/reports/gates", headers=headers)).status_code == 404
+    record = await cycle(client, headers)
+    page = (await client.get("/v1/bots/alpha/reports/signals", headers=headers)).json()
+    assert page["cycle_id"] == record["cycle_id"] and page["as_of"] == "2026-01-01T00:10:00.000Z"
 
 
 async def test_signals_without_marks_are_gaps_not_resolved(client: httpx.AsyncClient) -> None:
@@ -48,6 +91,7 @@ async def test_signals_without_marks_are_gaps_not_resolved(client: httpx.AsyncCl
     signals = [signal(symbol="NOMARKS", ts=T0 + i * MIN) for i in range(5)]
     # marks for another symbol push the watermark 3 hours past the signals
     await post(client, headers, [*signals, *marks("BTCUSDT", T0, 180)])
+    await cycle(client, headers, "continuous")
     body = await health(client, headers)
     [problem] = [p for p in body["problems"] if p["code"] == "no_price_marks"]
     assert problem["detail"]["symbols"] == [{"symbol": "NOMARKS", "signals": 5}]
@@ -60,6 +104,7 @@ async def test_insufficient_outcomes_names_each_component_and_count(client: http
     signals = [signal(ts=T0 + i * MIN, components={"ofi": 1.0, "momentum": -1.0}) for i in range(12)]
     signals += [signal(ts=T0 + i * MIN, components={"ofi": 0.5}) for i in range(12, 20)]
     await post(client, headers, [*signals, *marks("BTCUSDT", T0, 180)])
+    await cycle(client, headers, "continuous")
     body = await health(client, headers)
     [problem] = [p for p in body["problems"] if p["code"] == "insufficient_outcomes"]
     assert problem["detail"]["components"] == [
@@ -83,6 +128,7 @@ async def test_missed_report_lists_blocked_signals_that_would_have_paid(client: 
     executed = [signal(ts=T0 + i * MIN, direction="long") for i in range(6, 9)]
     fills = [trade(opened_at=T0 + i * MIN, ts=T0 + i * MIN + 15 * MIN) for i in range(6, 9)]
     await post(client, headers, [*blocked, *executed, *fills, *marks("BTCUSDT", T0, 180, slope=0.5)])
+    await cycle(client, headers)
     response = await client.get("/v1/bots/alpha/reports/missed", headers=headers)
     assert response.status_code == 200, response.text
     items = response.json()["items"]
@@ -103,6 +149,7 @@ async def test_signals_and_combos_reports(client: httpx.AsyncClient) -> None:
         for i in range(4)
     ]
     await post(client, headers, [*signals, *losers, *marks("BTCUSDT", T0, 180, slope=0.2)])
+    await cycle(client, headers)
     rows = (await client.get("/v1/bots/alpha/reports/signals", headers=headers)).json()["items"]
     assert [(r["component"], r["horizon"], r["n"]) for r in rows] == [
         ("ofi", h, 10) for h in ("1m", "5m", "15m", "30m", "1h")
@@ -114,3 +161,18 @@ async def test_signals_and_combos_reports(client: httpx.AsyncClient) -> None:
     assert eth["wilson_low"] == 0.0 and 0 < eth["wilson_high"] < 0.6 and eth["blocked"] is False
     page = (await client.get("/v1/bots/alpha/reports/signals", params={"limit": 2}, headers=headers)).json()
     assert len(page["items"]) == 2 and page["next_cursor"] is not None
+
+
+async def test_signals_report_shows_the_weight_in_force_not_the_proposed_one(client: httpx.AsyncClient) -> None:
+    created = await client.post("/v1/bots", json={"id": "alpha", "config": FAST}, headers=ADMIN)
+    headers = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    await post(client, headers, learnable_events())
+    record = await cycle(client, headers)  # a dry run: proposes a new ofi weight, applies nothing
+    [change] = [c for c in record["changes"] if c["path"] == "weights.ofi"]
+    assert change["new"] > 1.0
+    [row] = (await client.get("/v1/bots/alpha/reports/signals", headers=headers)).json()["items"]
+    assert row["component"] == "ofi" and row["weight"] == 1.0
+    applied = await client.post(f"/v1/bots/alpha/cycles/{record['cycle_id']}/apply", headers=ADMIN)
+    assert applied.status_code == 201, applied.text
+    [row] = (await client.get("/v1/bots/alpha/reports/signals", headers=headers)).json()["items"]
+    assert row["weight"] == change["new"]

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Query
 
 from api.rest.deps import Caller, Ctx
 from api.rest.problems import ERROR_RESPONSES
-from core.schemas.insight import ComboReportRow, GateReportRow, HealthRead, MissedReportRow, SignalReportRow
-from core.schemas.resources import Page
+from core.schemas.insight import (
+    ComboReportRow,
+    GateReportRow,
+    HealthRead,
+    MissedReportRow,
+    ReportPage,
+    SignalReportRow,
+)
 from core.services import insight
 from core.services.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_int_cursor, encode_cursor
 
@@ -23,17 +29,23 @@ async def get_health(ctx: Ctx, caller: Caller, bot: str) -> HealthRead:
     return HealthRead.model_validate(await insight.get_health(ctx, caller, bot))
 
 
-def _page(rows: list[dict[str, Any]], limit: int, cursor: str | None) -> dict[str, Any]:
+def _page(report: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    rows = report["rows"]
     start = decode_int_cursor(cursor) or 0
     end = start + limit
-    return {"items": rows[start:end], "next_cursor": encode_cursor(end) if end < len(rows) else None}
+    return {
+        "items": rows[start:end],
+        "next_cursor": encode_cursor(end) if end < len(rows) else None,
+        "cycle_id": report["cycle_id"],
+        "as_of": report["as_of"],
+    }
 
 
 @router.get("/bots/{bot}/reports/signals", summary="Per component x horizon: n, EV (bps), hit rate, t-stat, weight")
 async def signals_report(
     ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
-) -> Page[SignalReportRow]:
-    return Page[SignalReportRow].model_validate(
+) -> ReportPage[SignalReportRow]:
+    return ReportPage[SignalReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "signals"), limit, cursor)
     )
 
@@ -41,15 +53,17 @@ async def signals_report(
 @router.get("/bots/{bot}/reports/gates", summary="Per gate: blocked count, PnL saved vs missed (counterfactual)")
 async def gates_report(
     ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
-) -> Page[GateReportRow]:
-    return Page[GateReportRow].model_validate(_page(await insight.get_report(ctx, caller, bot, "gates"), limit, cursor))
+) -> ReportPage[GateReportRow]:
+    return ReportPage[GateReportRow].model_validate(
+        _page(await insight.get_report(ctx, caller, bot, "gates"), limit, cursor)
+    )
 
 
 @router.get("/bots/{bot}/reports/combos", summary="Per symbol+direction: trades, win rate (Wilson), PnL, blocked?")
 async def combos_report(
     ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
-) -> Page[ComboReportRow]:
-    return Page[ComboReportRow].model_validate(
+) -> ReportPage[ComboReportRow]:
+    return ReportPage[ComboReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "combos"), limit, cursor)
     )
 
@@ -57,7 +71,7 @@ async def combos_report(
 @router.get("/bots/{bot}/reports/missed", summary="Top missed opportunities: blocked signals that would have paid")
 async def missed_report(
     ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
-) -> Page[MissedReportRow]:
-    return Page[MissedReportRow].model_validate(
+) -> ReportPage[MissedReportRow]:
+    return ReportPage[MissedReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "missed"), limit, cursor)
     )

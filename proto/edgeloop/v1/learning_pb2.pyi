@@ -149,7 +149,7 @@ class CycleSummary(_message.Message):
     def __init__(self, cycle_id: _Optional[str] = ..., status: _Optional[str] = ..., finished_at: _Optional[str] = ...) -> None: ...
 
 class GetHealthResponse(_message.Message):
-    __slots__ = ("level", "problems", "counts", "components", "last_cycles", "next_runs")
+    __slots__ = ("level", "problems", "counts", "components", "last_cycles", "next_runs", "evidence")
     class LastCyclesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -163,13 +163,23 @@ class GetHealthResponse(_message.Message):
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     LAST_CYCLES_FIELD_NUMBER: _ClassVar[int]
     NEXT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     level: str
     problems: _containers.RepeatedCompositeFieldContainer[HealthProblem]
     counts: HealthCounts
     components: _containers.RepeatedCompositeFieldContainer[HealthComponent]
     last_cycles: _containers.MessageMap[str, CycleSummary]
     next_runs: _struct_pb2.Struct
-    def __init__(self, level: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    evidence: HealthEvidence
+    def __init__(self, level: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., evidence: _Optional[_Union[HealthEvidence, _Mapping]] = ...) -> None: ...
+
+class HealthEvidence(_message.Message):
+    __slots__ = ("cycle_id", "as_of")
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    as_of: str
+    def __init__(self, cycle_id: _Optional[str] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class TriggerCycleRequest(_message.Message):
     __slots__ = ("bot_id", "kind", "dry_run")
