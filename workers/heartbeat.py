@@ -10,7 +10,7 @@ import socket
 import uuid
 
 from core.services.context import ServiceContext
-from core.services.cycle_run import TRANSIENT
+from core.services.cycle_run import transient
 from core.services.status import record_heartbeat
 
 log = logging.getLogger("edgeloop.heartbeat")
@@ -30,7 +30,9 @@ async def record_heartbeat_safely(ctx: ServiceContext, wid: str, queue: str) -> 
     """One heartbeat; database hiccups are logged, not fatal."""
     try:
         await record_heartbeat(ctx, wid, queue)
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not transient(exc):
+            raise
         log.warning("heartbeat not written (%s: %s)", type(exc).__name__, exc)
 
 

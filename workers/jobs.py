@@ -16,7 +16,7 @@ from arq import Retry
 from core.errors import EdgeloopError
 from core.services import cycles, resolve, scheduler
 from core.services.context import ServiceContext
-from core.services.cycle_run import TRANSIENT
+from core.services.cycle_run import transient
 
 log = logging.getLogger("edgeloop.jobs")
 
@@ -47,11 +47,13 @@ async def resolve_outcomes(ctx: JobCtx, bot: str) -> dict[str, int]:
     """Resolve and store the bot's newly decidable outcomes."""
     try:
         result = await resolve.resolve_bot(service(ctx), bot)
-    except TRANSIENT as exc:
-        raise _retry(ctx, f"resolve_outcomes({bot})", exc) from exc
     except EdgeloopError as exc:  # the bot is gone: nothing to do, nothing to retry
         log.warning("resolve_outcomes(%s): %s", bot, exc)
         return {}
+    except Exception as exc:
+        if not transient(exc):
+            raise
+        raise _retry(ctx, f"resolve_outcomes({bot})", exc) from exc
     return {"stored": result.stored, "pending": result.pending}
 
 
@@ -68,7 +70,9 @@ async def run_cycle(
         kind = kind or "continuous"
     try:
         record = await cycles.execute_cycle(service(ctx), bot, cycle_id, kind=kind, dry_run=dry_run)
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not transient(exc):
+            raise
         raise _retry(ctx, f"run_cycle({bot}, {cycle_id})", exc) from exc
     return record.status if record is not None else None
 
@@ -77,7 +81,9 @@ async def schedule_tick(ctx: JobCtx) -> dict[str, Any]:
     """The fan-out: for every bot, queue the cycles and resolutions that are due; recover stale cycles."""
     try:
         result = await scheduler.run_schedule(service(ctx), TICK_S * 1000)
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not transient(exc):
+            raise
         log.warning("schedule tick skipped (%s: %s)", type(exc).__name__, exc)
         return {}
     return {"cycles": result.cycles, "resolves": result.resolves, "recovered": result.recovered}

@@ -11,8 +11,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from core.errors import not_found
 from core.learn.frames import CycleInputs
 from core.learn.proposal import Proposal
@@ -24,6 +22,7 @@ from core.services.learning_data import Window, load_cycle_inputs
 from core.services.params import commit_version, version_committed
 from core.services.resolve import outcome_rows
 from core.store import repos
+from core.store.db import unavailable_error
 from core.store.models import Cycle
 
 log = logging.getLogger("edgeloop.cycles")
@@ -31,7 +30,12 @@ log = logging.getLogger("edgeloop.cycles")
 SYSTEM = "system"
 MAX_ATTEMPTS = 3  # a cycle whose worker dies this many times is failed, not re-run forever
 MAX_RERUNS = 3  # a cycle re-computes when the document moved on (rollback) while it ran
-TRANSIENT: tuple[type[BaseException], ...] = (OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that passes: the database unreachable (``core.store.db.unavailable_error``), or a socket
+    error or timeout on the way to it or to Redis. The work is retried, never failed, for these."""
+    return isinstance(exc, OSError | TimeoutError) or unavailable_error(exc) is not None
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ async def _renew_lease(ctx: ServiceContext, claim: Claim, lost: asyncio.Event) -
                 if not await repos.renew_cycle_lease(session, claim.cycle_id, claim.attempt, until):
                     lost.set()
                     return
-        except TRANSIENT:
+        except Exception as exc:
+            if not transient(exc):
+                raise
             log.warning("could not renew the lease of cycle %s; retrying", claim.cycle_id)
 
 
@@ -207,7 +213,9 @@ async def _end_attempt(ctx: ServiceContext, bot_id: str, claim: Claim, error: st
 async def _release(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
     try:
         await _end_attempt(ctx, bot_id, claim, None)
-    except TRANSIENT:  # the lease will expire instead
+    except Exception as exc:
+        if not transient(exc):
+            raise
         log.warning("could not release cycle %s; it is recovered when its lease expires", claim.cycle_id)
 
 
@@ -226,13 +234,13 @@ async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
                 break
         else:
             await _end_attempt(ctx, bot_id, claim, "the param document kept changing while the cycle ran")
-    except TRANSIENT:
-        await _release(ctx, bot_id, claim)
-        raise
     except asyncio.CancelledError:
         await asyncio.shield(_release(ctx, bot_id, claim))
         raise
     except Exception as exc:
+        if transient(exc):  # back to the queue, not failed: the database or the network will return
+            await _release(ctx, bot_id, claim)
+            raise
         log.exception("cycle %s failed", claim.cycle_id)
         await _end_attempt(ctx, bot_id, claim, f"{type(exc).__name__}: {exc}")
     finally:

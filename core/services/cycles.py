@@ -27,7 +27,7 @@ from core.schemas.resources import Page
 from core.schemas.timefmt import ms_to_rfc3339
 from core.services.auth import Principal, require_admin, require_bot
 from core.services.context import ServiceContext
-from core.services.cycle_run import MAX_ATTEMPTS, SYSTEM, TRANSIENT, claim_next, fail_row, run_claimed
+from core.services.cycle_run import MAX_ATTEMPTS, SYSTEM, claim_next, fail_row, run_claimed, transient
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
 from core.services.params import commit_version, version_committed
 from core.store import repos
@@ -101,7 +101,9 @@ async def enqueue(ctx: ServiceContext, bot_id: str, cycle_id: str) -> None:
         return
     try:
         await ctx.jobs.enqueue_cycle(bot_id, cycle_id)
-    except TRANSIENT:
+    except Exception as exc:
+        if not transient(exc):
+            raise
         log.exception("could not enqueue cycle %s; recovery will re-send it", cycle_id)
 
 
