@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api.rest import problems
+from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
 from api.rest.routes import audit, bots, cycles, events, insight, params, system
 from core import __version__
@@ -25,6 +27,16 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`.
 """
 
 
+def _freeze_startup_heap() -> None:
+    # What start-up imported and built lives as long as the process. Left to the collector, every full
+    # collection walks it again (~180k objects, ~100 ms on the 2-core box, every few seconds under load),
+    # pausing every request in flight: that was the p99 of GET /params. Frozen, a full collection is ~2 ms.
+    # Once per process: a test session builds many apps, and what is frozen is never collected.
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None = None) -> FastAPI:
     """Build the app.
 
@@ -38,6 +50,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ctx is not None:
             app.state.ctx = ctx
+            _freeze_startup_heap()
             yield
             return
         own = ServiceContext.create(settings)
@@ -45,13 +58,15 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             await ensure_migrated(own.engine)
             app.state.ctx = own
             async with open_job_queue(own):
+                _freeze_startup_heap()
                 yield
         finally:
             await own.close()
 
     app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ParamsFastPath)
+    app.add_middleware(MetricsMiddleware)  # added last: outermost, so it also counts what the fast path answers
     for module in (system, bots, events, params, cycles, insight, audit):
         app.include_router(module.router)
     return app

@@ -1,10 +1,17 @@
-"""Events a bot posts (DESIGN.md section 5), validated strictly so client typos surface."""
+"""Events a bot posts (DESIGN.md section 5), validated strictly so client typos surface.
+
+Events validate into plain dicts (TypedDicts) rather than models: a batch is thousands of events
+that are only ever turned into rows, and building model instances, then running per-instance
+"after" validators on them, was most of pydantic's cost. Optional fields come out as ``None``,
+times as epoch milliseconds.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationInfo, with_config
+from typing_extensions import TypedDict
 
 from core.schemas.timefmt import rfc3339_to_ms
 
@@ -35,45 +42,43 @@ EventTime = Annotated[int, BeforeValidator(_to_epoch_ms)]
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
+Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 Symbol = Annotated[str, Field(min_length=1, max_length=64, strict=True)]
 Name = Annotated[str, Field(min_length=1, max_length=128, strict=True)]
 EventId = Annotated[str, Field(min_length=1, max_length=128, strict=True)]
 Direction = Literal["long", "short"]
+_FORBID = ConfigDict(extra="forbid")
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@with_config(_FORBID)
+class _Event(TypedDict):
+    event_id: Annotated[EventId, Field(description="Unique per bot; a repeat is a duplicate, not an error.")]
+    ts: Annotated[EventTime, Field(description="RFC 3339 with offset, or integer epoch milliseconds.")]
 
-    event_id: EventId = Field(..., description="Unique per bot; a repeat is a duplicate, not an error.")
-    ts: EventTime = Field(..., description="RFC 3339 with offset, or integer epoch milliseconds.")
 
-
+@with_config(_FORBID)
 class SignalEvent(_Event):
     """A signal the bot evaluated, executed or blocked."""
 
     type: Literal["signal"]
     symbol: Symbol
     direction: Direction
-    price: PositiveFloat = Field(..., description="Reference price at ts.")
-    conviction: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
-    components: dict[Name, FiniteFloat] = Field(
-        ..., min_length=1, max_length=64, description="Component name -> score; >0 bullish, <0 bearish."
-    )
+    price: Annotated[PositiveFloat, Field(description="Reference price at ts.")]
+    conviction: Fraction
+    components: Annotated[
+        dict[Name, FiniteFloat],
+        Field(min_length=1, max_length=64, description="Component name -> score; >0 bullish, <0 bearish."),
+    ]
     decision: Literal["executed", "blocked"]
-    blocked_by: Name | None = Field(None, description="Gate that blocked it; required iff decision is 'blocked'.")
-    strategy: Name | None = None
-    expected_edge_bps: FiniteFloat | None = None
-    regime: Name | None = None
-
-    @model_validator(mode="after")
-    def _blocked_by_iff_blocked(self) -> SignalEvent:
-        if self.decision == "blocked" and self.blocked_by is None:
-            raise ValueError("blocked_by is required when decision is 'blocked'")
-        if self.decision == "executed" and self.blocked_by is not None:
-            raise ValueError("blocked_by must be absent when decision is 'executed'")
-        return self
+    blocked_by: NotRequired[
+        Annotated[Name | None, Field(None, description="Gate that blocked it; required iff decision is 'blocked'.")]
+    ]
+    strategy: NotRequired[Annotated[Name | None, Field(None)]]
+    expected_edge_bps: NotRequired[Annotated[FiniteFloat | None, Field(None)]]
+    regime: NotRequired[Annotated[Name | None, Field(None)]]
 
 
+@with_config(_FORBID)
 class TradeEvent(_Event):
     """A closed position; ``pnl`` is net of fees and authoritative."""
 
@@ -84,32 +89,48 @@ class TradeEvent(_Event):
     entry_price: PositiveFloat
     exit_price: PositiveFloat
     quantity: PositiveFloat
-    pnl: FiniteFloat = Field(..., description="Net PnL after fees, quote currency.")
+    pnl: Annotated[FiniteFloat, Field(description="Net PnL after fees, quote currency.")]
     fees: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
-    strategy: Name | None = None
-    conviction: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)] | None = None
-    signal_event_id: EventId | None = None
-    venue: Name | None = None
-    regime: Name | None = None
-
-    @model_validator(mode="after")
-    def _closed_after_open(self) -> TradeEvent:
-        if self.ts < self.opened_at:
-            raise ValueError("ts (close time) must not be before opened_at")
-        return self
+    strategy: NotRequired[Annotated[Name | None, Field(None)]]
+    conviction: NotRequired[Annotated[Fraction | None, Field(None)]]
+    signal_event_id: NotRequired[Annotated[EventId | None, Field(None)]]
+    venue: NotRequired[Annotated[Name | None, Field(None)]]
+    regime: NotRequired[Annotated[Name | None, Field(None)]]
 
 
-class PriceEvent(BaseModel):
+@with_config(_FORBID)
+class PriceEvent(TypedDict):
     """A price mark; unique per (bot, symbol, ts)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     type: Literal["price"]
-    event_id: EventId | None = None
+    event_id: NotRequired[Annotated[EventId | None, Field(None)]]
     ts: EventTime
     symbol: Symbol
     price: PositiveFloat
 
 
-Event = Annotated[SignalEvent | TradeEvent | PriceEvent, Field(discriminator="type")]
+# Cross-field rules run once an event's fields are valid (like a model's "after" validator),
+# so an event with a bad field reports only its field errors.
+
+
+def _blocked_by_iff_blocked(event: SignalEvent) -> SignalEvent:
+    if event["decision"] == "blocked" and event["blocked_by"] is None:
+        raise ValueError("blocked_by is required when decision is 'blocked'")
+    if event["decision"] == "executed" and event["blocked_by"] is not None:
+        raise ValueError("blocked_by must be absent when decision is 'executed'")
+    return event
+
+
+def _closed_after_open(event: TradeEvent) -> TradeEvent:
+    if event["ts"] < event["opened_at"]:
+        raise ValueError("ts (close time) must not be before opened_at")
+    return event
+
+
+Event = Annotated[
+    Annotated[SignalEvent, AfterValidator(_blocked_by_iff_blocked)]
+    | Annotated[TradeEvent, AfterValidator(_closed_after_open)]
+    | PriceEvent,
+    Field(discriminator="type"),
+]
 EVENT_TYPES = ("signal", "trade", "price")

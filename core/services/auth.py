@@ -12,7 +12,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from core.errors import forbidden, not_found, unauthenticated
-from core.services.context import ServiceContext
+from core.services.context import REFRESH_AHEAD, ServiceContext
 from core.store.models import ApiKey
 
 ADMIN_TOKEN_ID = "admin_token"
@@ -41,13 +41,23 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _bearer(authorization: str | None) -> str:
+def _token(authorization: str | None) -> str | None:
+    """The key in ``Bearer <key>``; None when the header is missing or not that shape."""
     if not authorization:
-        raise unauthenticated("Send 'Authorization: Bearer <api key>'.")
+        return None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise unauthenticated("Authorization must be 'Bearer <api key>'.")
+        return None
     return token.strip()
+
+
+def _bearer(authorization: str | None) -> str:
+    token = _token(authorization)
+    if token is None:
+        if not authorization:
+            raise unauthenticated("Send 'Authorization: Bearer <api key>'.")
+        raise unauthenticated("Authorization must be 'Bearer <api key>'.")
+    return token
 
 
 async def authenticate(ctx: ServiceContext, authorization: str | None) -> Principal:
@@ -57,30 +67,58 @@ async def authenticate(ctx: ServiceContext, authorization: str | None) -> Princi
     working on every replica within that time (at once on the replica that revoked it).
     """
     token = _bearer(authorization)
+    principal = _known(ctx, token)
+    if principal is not None:
+        return principal
+    digest = hash_key(token)
+    return await ctx.single_flight(f"key:{digest}", lambda: _lookup(ctx, digest))
+
+
+def cached_principal(ctx: ServiceContext, authorization: str | None) -> Principal | None:
+    """The principal :func:`authenticate` would return when it is known without the database, else None."""
+    token = _token(authorization)
+    return None if token is None else _known(ctx, token)
+
+
+def _known(ctx: ServiceContext, token: str) -> Principal | None:
+    # The admin token, or a key verified less than auth_cache_ttl_s ago. A key in use is verified again
+    # in the background once its entry is past REFRESH_AHEAD of the TTL, so its requests never wait for it.
     admin = ctx.settings.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return Principal(ADMIN_TOKEN_ID, "admin")
     digest = hash_key(token)
     cached = ctx.auth_cache.get(digest)
-    if cached is not None and time.monotonic() - cached[0] < ctx.settings.auth_cache_ttl_s:
-        return cached[1]
-    return await ctx.single_flight(f"key:{digest}", lambda: _lookup(ctx, digest))
+    if cached is None:
+        return None
+    age, ttl = time.monotonic() - cached[0], ctx.settings.auth_cache_ttl_s
+    if age >= ttl:
+        return None
+    if age >= ttl * REFRESH_AHEAD:
+        ctx.refresh_soon(f"key:{digest}", lambda: _lookup(ctx, digest))
+    return cached[1]
 
 
 async def _lookup(ctx: ServiceContext, digest: str) -> Principal:
+    revocations = ctx.key_revocations
     async with ctx.sessions() as session:
         row = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         ctx.auth_cache.pop(digest, None)
         raise unauthenticated("The API key is unknown or revoked.")
     principal = Principal(row.id, "admin" if row.scope == "admin" else "bot", row.bot_id)
-    ctx.auth_cache[digest] = (time.monotonic(), principal)
+    if ctx.key_revocations == revocations:  # a key revoked here meanwhile may be this one: don't cache the old row
+        ctx.auth_cache[digest] = (time.monotonic(), principal)
     return principal
+
+
+def may_read(principal: Principal, bot_id: str) -> bool:
+    """Admin, or the bot's own key."""
+    return principal.is_admin or principal.bot_id == bot_id
 
 
 def require_bot(principal: Principal, bot_id: str) -> None:
     """Read/ingest access: admin, or the bot's own key. Another bot's key sees 404, not 403."""
-    if not principal.is_admin and principal.bot_id != bot_id:
+    if not may_read(principal, bot_id):
         raise not_found("bot", bot_id)
 
 

@@ -171,6 +171,7 @@ async def revoke_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str,
         await repos.add_audit(
             session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_revoked", detail={"key_id": key_id}
         )
+    ctx.key_revocations += 1
     for digest, (_, cached) in list(ctx.auth_cache.items()):
         if cached.key_id == key_id:
             ctx.auth_cache.pop(digest, None)

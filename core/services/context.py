@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+REFRESH_AHEAD = 0.75
+"""Fraction of its TTL after which a cache entry still in use is refreshed in the background (keys, params)."""
+
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -75,7 +78,9 @@ class ServiceContext:
     # In-process caches; see core/services/params.py and auth.py for their rules.
     params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    key_revocations: int = 0  # keys revoked by this process; a key lookup that overlapped one is not cached
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    _background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def single_flight(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """Run ``load`` once for concurrent callers with the same key; the others await its result.
@@ -100,10 +105,30 @@ class ServiceContext:
         finally:
             del self._inflight[key]
 
+    def refresh_soon(self, key: str, load: Callable[[], Awaitable[object]]) -> None:
+        """Start ``single_flight(key, load)`` in the background unless it is already running.
+
+        Lets a cache refresh its entry before it expires, so no request has to wait for the DB. Its errors
+        are dropped here: once the entry expires, the next caller runs ``load`` itself and sees them.
+        """
+        if key in self._inflight or key in self._background:
+            return
+
+        async def run() -> None:
+            with contextlib.suppress(Exception):
+                await self.single_flight(key, load)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background[key] = task
+        task.add_done_callback(lambda _: self._background.pop(key, None))
+
     @classmethod
     def create(cls, settings: Settings) -> ServiceContext:
         engine = make_engine(settings.database_url)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
 
     async def close(self) -> None:
+        for task in list(self._background.values()):
+            task.cancel()
+        await asyncio.gather(*self._background.values(), return_exceptions=True)
         await self.engine.dispose()

@@ -5,6 +5,8 @@ A request trusts the cached version for ``params_cache_ttl_s`` seconds (default 
 asks the DB for ``bots.current_version`` only (one indexed primary-key read); the document
 itself is re-read only when the version changed. A version made in this process updates the
 cache at once, so a bot polling every second costs at most one tiny query per second per replica.
+An entry still read past ``REFRESH_AHEAD`` of its TTL is refreshed in the background, so the
+requests of a polled bot do not wait for that query.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from core.learn.diff import diff_sections
 from core.schemas.params import ParamDocument, ParamSections
 from core.schemas.resources import DiffEntry, Page, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
-from core.services.auth import Principal, require_admin, require_bot
-from core.services.context import ServiceContext
+from core.services.auth import Principal, may_read, require_admin, require_bot
+from core.services.context import REFRESH_AHEAD, ServiceContext
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
 from core.store import repos
 
@@ -49,10 +51,24 @@ class CurrentParams:
         return {"version": self.version, **{key: self.document[key] for key in SECTIONS[name]}}
 
 
-async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -> CurrentParams:
+def _cached(ctx: ServiceContext, bot_id: str, max_age_s: float) -> CurrentParams | None:
+    # Past REFRESH_AHEAD of its age limit, an entry in use is refreshed in the background, so the
+    # requests of a polled bot never wait for the version check.
     cached = ctx.params_cache.get(bot_id)
-    if cached is not None and time.monotonic() - cached[0] < max_age_s:
-        return cached[1]
+    if cached is None:
+        return None
+    age = time.monotonic() - cached[0]
+    if age >= max_age_s:
+        return None
+    if age >= max_age_s * REFRESH_AHEAD:
+        ctx.refresh_soon(f"params:{bot_id}", lambda: _refresh(ctx, bot_id))
+    return cached[1]
+
+
+async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -> CurrentParams:
+    current = _cached(ctx, bot_id, max_age_s)
+    if current is not None:
+        return current
     return await ctx.single_flight(f"params:{bot_id}", lambda: _refresh(ctx, bot_id))
 
 
@@ -76,6 +92,19 @@ async def _refresh(ctx: ServiceContext, bot_id: str) -> CurrentParams:
 async def get_current_params(ctx: ServiceContext, principal: Principal, bot_id: str) -> CurrentParams:
     require_bot(principal, bot_id)
     return await _load_current(ctx, bot_id, max_age_s=ctx.settings.params_cache_ttl_s)
+
+
+def cached_current_params(ctx: ServiceContext, principal: Principal, bot_id: str) -> CurrentParams | None:
+    """What :func:`get_current_params` would return, when it is known without the database (a fresh cache
+    entry and a principal allowed to read it); None when only the full call can answer."""
+    if not may_read(principal, bot_id):
+        return None
+    return _cached(ctx, bot_id, ctx.settings.params_cache_ttl_s)
+
+
+def unless_known(current: CurrentParams, known_version: int | None) -> CurrentParams | None:
+    """None when the caller already holds the current version (HTTP 304, gRPC ``not_modified``)."""
+    return None if current.version == known_version else current
 
 
 async def wait_for_newer(
@@ -108,7 +137,7 @@ async def get_params_if_newer(
         current = await wait_for_newer(ctx, principal, bot_id, known_version, wait)
     else:
         current = await get_current_params(ctx, principal, bot_id)
-    return None if current.version == known_version else current
+    return unless_known(current, known_version)
 
 
 async def _document(ctx: ServiceContext, bot_id: str, version: int) -> dict[str, Any]:

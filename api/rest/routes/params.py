@@ -16,6 +16,7 @@ from core.services import params
 from core.services.auth import Principal
 from core.services.context import ServiceContext
 from core.services.paging import DEFAULT_LIMIT, MAX_LIMIT
+from core.services.params import CurrentParams
 
 router = APIRouter(prefix="/v1", tags=["params"], responses=ERROR_RESPONSES)
 
@@ -27,7 +28,7 @@ IfNoneMatch = Annotated[str | None, Header(description='The ETag you hold, e.g. 
 _304 = {304: {"description": "Not modified: the version in If-None-Match is still current."}}
 
 
-def _known_version(if_none_match: str | None) -> int | None:
+def known_version(if_none_match: str | None) -> int | None:
     """The version named by If-None-Match (``"3"``, ``W/"3"``; the first of a list); None if absent or foreign."""
     if not if_none_match:
         return None
@@ -39,6 +40,14 @@ def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
 
 
+def params_response(current: CurrentParams | None, known: int | None, section: str | None = None) -> Response:
+    """200 with the document (or one section) and its ETag; 304 when ``current`` is None (``known`` is current)."""
+    if current is None:
+        return Response(status_code=304, headers=_etag(known or 0))
+    body = current.body if section is None else orjson.dumps(current.section(section))
+    return Response(body, media_type="application/json", headers=_etag(current.version))
+
+
 async def _serve(
     ctx: ServiceContext,
     caller: Principal,
@@ -47,11 +56,9 @@ async def _serve(
     wait: int | None,
     section: str | None = None,
 ) -> Response:
-    current = await params.get_params_if_newer(ctx, caller, bot, _known_version(if_none_match), wait or 0)
-    if current is None:
-        return Response(status_code=304, headers=_etag(_known_version(if_none_match) or 0))
-    body = current.body if section is None else orjson.dumps(current.section(section))
-    return Response(body, media_type="application/json", headers=_etag(current.version))
+    known = known_version(if_none_match)
+    current = await params.get_params_if_newer(ctx, caller, bot, known, wait or 0)
+    return params_response(current, known, section)
 
 
 @router.get(
