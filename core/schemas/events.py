@@ -43,9 +43,12 @@ EventTime = Annotated[int, BeforeValidator(_to_epoch_ms)]
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
 Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
-Symbol = Annotated[str, Field(min_length=1, max_length=64, strict=True)]
-Name = Annotated[str, Field(min_length=1, max_length=128, strict=True)]
-EventId = Annotated[str, Field(min_length=1, max_length=128, strict=True)]
+# Text is stored in PostgreSQL text columns, which cannot hold the NUL character: refused here (422)
+# rather than failing in the database. The pattern runs inside pydantic-core (no Python call).
+NO_NUL = r"^[^\x00]*$"
+Symbol = Annotated[str, Field(min_length=1, max_length=64, strict=True, pattern=NO_NUL)]
+Name = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
+EventId = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
 Direction = Literal["long", "short"]
 _FORBID = ConfigDict(extra="forbid")
 

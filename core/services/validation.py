@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from core.errors import FieldError
+from core.schemas.events import NO_NUL
 
 _EVENT_TAGS = ("signal", "trade", "price")
 
@@ -26,6 +27,8 @@ def field_errors(exc: ValidationError, *, batch: bool = False, prefix: str = "")
             path, msg = "type", "type must be one of 'signal', 'trade', 'price'"
         elif err["type"] == "union_tag_not_found":
             path, msg = "type", "field required: type ('signal', 'trade' or 'price')"
+        elif err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NO_NUL:
+            msg = "must not contain the NUL character (\\u0000)"
         elif err["type"] in ("model_attributes_type", "dict_type") and not loc:
             path, msg = "", "each event must be a JSON object"
         out.append(FieldError(loc=path, msg=msg, index=index))

@@ -101,6 +101,9 @@ def _now_ms() -> int:
         (trade(fees=-1.0), "fees"),
         (trade(quantity=0), "quantity"),
         (price(symbol=""), "symbol"),
+        (signal(symbol="BTC\x00USDT"), "symbol"),  # NUL cannot be stored in a text column
+        (signal(strategy="momo\x00"), "strategy"),
+        (trade(signal_event_id="s\x001"), "signal_event_id"),
         ({"type": "quote", "event_id": "q"}, "type"),
         ({"event_id": "no-type"}, "type"),
         ("not an object", ""),
@@ -113,6 +116,8 @@ async def test_each_validation_rule_names_the_field(client: httpx.AsyncClient, e
     errors = response.json()["errors"]
     assert {e["index"] for e in errors} == {1}
     assert loc in {e["loc"] for e in errors}, errors
+    if "\x00" in str(event):
+        assert [e["msg"] for e in errors if e["loc"] == loc] == ["must not contain the NUL character (\\u0000)"]
 
 
 @pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from core.errors import EdgeloopError, FieldError
-from core.schemas.events import EventTime, FiniteFloat, Name, PositiveFloat, Symbol
+from core.schemas.events import NO_NUL, EventTime, FiniteFloat, Name, PositiveFloat, Symbol
 from core.services import ingest
 from core.services.validation import field_errors
 
@@ -19,7 +19,7 @@ NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 # --- the rules as they were written before (per-event models with "after" validators): the oracle ---
 
-_Id = Annotated[str, Field(min_length=1, max_length=128, strict=True)]
+_Id = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
 _Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 
 
