@@ -11,7 +11,7 @@ from typing import Literal
 
 from core.learn.allocation import allocation_after, learn_allocation
 from core.learn.combos import combo_key, learn_combos
-from core.learn.enrich import component_outcome_counts, resolve_and_enrich
+from core.learn.enrich import resolve_and_enrich
 from core.learn.fee import learn_fee_gate
 from core.learn.frames import CycleInputs
 from core.learn.gates import learn_conviction_gate
@@ -21,7 +21,7 @@ from core.learn.outcomes import symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
 from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
-from core.learn.weights import learn_weights
+from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
 from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections
 
@@ -104,7 +104,7 @@ def run_cycle(
         new_outcomes=resolution.outcomes,
         pending=resolution.pending,
         facts={
-            "component_outcomes": jsonable(component_outcome_counts(enriched)),
+            "component_outcomes": jsonable(component_outcome_counts(weight_stats)),
             "symbols_without_marks": jsonable(symbols_without_marks(inputs.signals, inputs.prices)),
             "outcomes_pending": resolution.pending,
         },

@@ -215,18 +215,3 @@ def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame,
         index=trades.index,
     )
     return pd.concat([trades, extra], axis=1), link
-
-
-def component_outcome_counts(enriched: Enriched) -> dict[str, int]:
-    """Per component: resolved outcomes at its best-covered horizon (what ``min_outcomes`` is checked against)."""
-    counts: dict[str, int] = {}
-    if not enriched.horizons_s:
-        return counts
-    carried = enriched.components.notna().to_numpy(dtype=bool) & (
-        enriched.components.fillna(0.0).to_numpy(dtype=float) != 0.0
-    )
-    resolved = np.column_stack([~np.isnan(enriched.aligned(h)) for h in enriched.horizons_s]).astype(np.int64)
-    per_horizon = carried.astype(np.int64).T @ resolved  # components x horizons
-    for name_i, name in enumerate(enriched.components.columns):
-        counts[str(name)] = int(per_horizon[name_i].max()) if per_horizon.size else 0
-    return dict(sorted(counts.items()))

@@ -89,7 +89,7 @@ def assess_health(
     """Build the health document.
 
     In: wall-clock ``now_ms``; ``counts`` {signals, trades, prices, outcomes_resolved, outcomes_pending,
-    outcomes_gap}; resolved outcomes per component (see enrich.component_outcome_counts) and the required
+    outcomes_gap}; resolved outcomes per component (see weights.component_outcome_counts) and the required
     ``min_outcomes``; current weights; symbols with signals but no marks -> signal count; the last cycle
     per kind; the last successful cycle's finish time per kind; each kind's interval in seconds; when the
     schedule started (e.g. bot creation, for a bot that never had a cycle); whether a worker is expected

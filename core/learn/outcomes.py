@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.learn.frames import empty_outcomes
+from core.learn.groups import group_by
 
 RESOLVED = "resolved"
 GAP = "gap"
@@ -202,7 +203,9 @@ def resolve_outcomes(
     found_all = np.concatenate(found_parts)
     nomark = np.concatenate(nomark_parts)
     status = np.array([GAP, RESOLVED], dtype=object)[found_all.astype(np.int64)]
-    reason = np.array([MISSING_MARK, NO_MARKS, None], dtype=object)[np.where(found_all, 2, nomark.astype(np.int64))]
+    reason = np.empty(rows.size, dtype=object)  # None, but for the (usually few) gaps
+    gaps = np.flatnonzero(~found_all)
+    reason[gaps] = np.where(nomark[gaps], NO_MARKS, MISSING_MARK)
     ids = signals["event_id"].array.take(rows)
     frame = pd.DataFrame(
         {
@@ -211,7 +214,7 @@ def resolve_outcomes(
             "status": pd.array(status, dtype="str"),
             "ret": np.concatenate(ret_parts),
             "mark_ts": np.concatenate(mark_parts),
-            "reason": reason,
+            "reason": pd.Series(reason, dtype=object, copy=False),  # dtype given: no inference scan
         },
         copy=False,  # every column is freshly built: no copy, no consolidation
     )
@@ -222,12 +225,7 @@ def symbols_without_marks(signals: pd.DataFrame, prices: pd.DataFrame) -> dict[s
     """Symbols that have signals but no price mark at all -> how many signals they have (sorted by symbol)."""
     if signals.empty:
         return {}
-    marked = pd.Index(prices["symbol"].unique())
-    counts = signals.loc[~signals["symbol"].isin(marked), "symbol"].value_counts()
-    return {str(k): int(counts[k]) for k in sorted(counts.index)}
-
-
-def outcome_counts(outcomes: pd.DataFrame) -> dict[str, int]:
-    """Resolved and gap counts of an outcomes frame."""
-    status = outcomes["status"]
-    return {"resolved": int((status == RESOLVED).sum()), "gap": int((status == GAP).sum())}
+    _, _, heads = _run_codes(prices["symbol"].to_numpy(dtype=object))  # marks come grouped by symbol
+    marked = set(heads.tolist())
+    groups = group_by(signals["symbol"])
+    return {sym: int(n) for (sym,), n in zip(groups.keys, groups.count(), strict=True) if sym not in marked}

@@ -75,6 +75,15 @@ def component_stats(enriched: Enriched, config: LearningConfig) -> list[Componen
     return out
 
 
+def component_outcome_counts(stats: list[ComponentStat]) -> dict[str, int]:
+    """Per component (sorted): resolved outcomes at its best-covered horizon, what ``min_outcomes`` is
+    checked against (health's ``insufficient_outcomes``)."""
+    counts: dict[str, int] = {}
+    for s in stats:
+        counts[s.component] = max(counts.get(s.component, 0), s.n)
+    return dict(sorted(counts.items()))
+
+
 def best_horizon(stats: list[ComponentStat], min_outcomes: int) -> ComponentStat | None:
     """Largest |t| among horizons with n >= min_outcomes (ties: the shorter horizon)."""
     eligible = [s for s in stats if enough(s.n, min_outcomes)]

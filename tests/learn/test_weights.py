@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from core.learn.cycle import run_cycle
-from core.learn.enrich import Enriched, component_outcome_counts, enrich
+from core.learn.enrich import Enriched, enrich
 from core.learn.health import assess_health
 from core.learn.outcomes import resolve_outcomes
-from core.learn.weights import component_stats
+from core.learn.weights import component_outcome_counts, component_stats
 from core.schemas.config import LearningConfig
 from core.schemas.params import default_sections
 from tests.learn.markets import Market, cycles, market
@@ -81,7 +81,8 @@ def test_below_min_outcomes_nothing_moves_and_health_says_why() -> None:
     assert p.sections.signal_horizons == {}
     assert {c.path for c in p.changes} == {"weights.ofi", "weights.vol"}
     assert "40 resolved outcomes so far, 50 needed" in p.changes[0].reason
-    counts = component_outcome_counts(enriched_of(m))
+    counts = component_outcome_counts(component_stats(enriched_of(m), CONFIG))
+    assert p.facts["component_outcomes"] == counts
     assert counts == {"ofi": 40, "vol": 40}
     health = assess_health(
         now_ms=m.now_ms, counts={"signals": 40}, component_outcomes=counts, required=50, weights=p.sections.weights
