@@ -8,7 +8,8 @@ Defaults: 1,000,000 signals, 20 components, 50 symbols, 5 horizons, 10,000,000 p
      same arrays) and the ratio;
  (b) a comprehensive cycle vs a DuckDB group-by of the same per component x horizon stats
      (n, mean, sd of sign(score) * ret) and the ratio;
- (c) scaling: the comprehensive cycle at 1/10 of the size vs full size (time ratio).
+ scaling: the comprehensive cycle at 1/10 of the size vs full size (time ratio).
+Part (c) of the issue (end to end through PostgreSQL) is bench/cycle_pg.py.
 ``build_market`` is the reusable hook (the storage team's end-to-end PostgreSQL bench loads it).
 """
 
@@ -234,7 +235,7 @@ def main() -> None:
     small_now = int(small.prices["ts"].max())
     small_s, _ = timed_cycle(small, config, small_now)
     print(
-        f"(c) scaling: cycle incl. resolution at {n // 10:,} signals {small_s:.2f} s vs {n:,} signals {cold_s:.2f} s: "
+        f"scaling: cycle incl. resolution at {n // 10:,} signals {small_s:.2f} s vs {n:,} signals {cold_s:.2f} s: "
         f"time ratio {cold_s / max(small_s, 1e-9):.1f}x for 10x the data (target <= 12x)"
     )
 
