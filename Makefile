@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/params.py
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/cycle_pg.py
 	$(BIN)/python bench/grpc.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).

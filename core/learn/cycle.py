@@ -87,7 +87,7 @@ def run_cycle(
         "signals_total": len(inputs.signals),
         "blocked_signals": int(sig["blocked"].sum()),
         "trades": len(enriched.trades),
-        "prices": len(inputs.prices),
+        "marks_read": len(inputs.prices),  # storage reads only the marks pending pairs can use
         "outcomes": enriched.outcomes_resolved,
         "gaps": enriched.outcomes_gap,
         "pending": resolution.pending,

@@ -82,6 +82,26 @@ def _already_mask(
     return done
 
 
+def pending_mark_spans(
+    signals: pd.DataFrame, stored: pd.DataFrame, stored_rows: NDArray[np.int64], horizons_s: list[int]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Per signal, the span of marks its (signal, horizon) pairs not stored yet can use, by the rule above:
+    pair (i, h) only reads a mark in [ts_i + h, ts_i + h + tolerance(h)]. Out: (lo, hi) epoch ms per
+    signal, lo > hi when every pair is stored. Lets storage read only the marks a resolution can use.
+    """
+    n = len(signals)
+    done = _already_mask(n, stored, horizons_s, stored_rows)
+    ts = signals["ts"].to_numpy(dtype=np.int64)
+    lo = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    for j, h in enumerate(horizons_s):  # per horizon, vectorised over signals
+        pending = ~done[:, j]
+        start = ts + h * 1000
+        np.minimum(lo, start, out=lo, where=pending)
+        np.maximum(hi, start + tolerance_ms(h), out=hi, where=pending)
+    return lo, hi
+
+
 def _run_codes(values: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
     """Run-length view of ``values``: start of each run, its length, and the run values.
 

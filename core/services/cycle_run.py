@@ -121,7 +121,7 @@ async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
         if bot.watermark_ms is None:  # nothing sent yet: nothing to learn from
             return Snapshot(config, bot.created_at, bot.current_version, sections, CycleInputs())
         window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
-        inputs = await load_cycle_inputs(session, bot_id, window)
+        inputs = await load_cycle_inputs(session, bot_id, window, config.horizon_seconds())
     return Snapshot(config, bot.watermark_ms, bot.current_version, sections, inputs)
 
 

@@ -1,17 +1,27 @@
 """Load what a cycle reads about one bot into the learning engine's frames (core/learn/frames.py).
 
-Bulk selects straight into pandas: one query per table, plain tuples, no per-row ORM objects.
-The window is event time: ``[watermark - lookback, watermark]``.
+Columnar bulk reads (``core/store/bulk.py``: COPY on PostgreSQL, one select per table on SQLite)
+turned into frames with numpy; nothing runs per signal, outcome or mark in Python. The window is
+event time: ``[watermark - lookback, watermark]``.
+
+Marks are only read where a pair not stored yet can use them: for each symbol, from the earliest
+``ts + h`` to the latest deadline ``ts + h + max(h/2, 60 s)`` of its pending (signal, horizon)
+pairs. Every other symbol of the window's signals that has marks in the window is represented by
+its first one, so "does this symbol have marks" (the ``no_marks`` gap reason, the health check's
+``no_price_marks``) answers as if every mark had been read. When every pair is stored, a cycle
+reads one mark per symbol.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.learn.frames import (
@@ -23,7 +33,10 @@ from core.learn.frames import (
     empty_components,
     empty_frame,
 )
-from core.store import repos
+from core.learn.outcomes import pending_mark_spans
+from core.schemas.config import LearningConfig
+from core.store import bulk, pgcopy, repos
+from core.store.components import Components
 
 
 @dataclass(frozen=True)
@@ -38,60 +51,224 @@ class Window:
         return cls(watermark_ms - lookback_s * 1000, watermark_ms)
 
 
-def frame(rows: Sequence[tuple[Any, ...]], columns: dict[str, str]) -> pd.DataFrame:
-    """Rows (tuples in ``columns`` order) -> a frame with the contract's dtypes; None -> NaN in float columns."""
-    if not rows:
-        return empty_frame(columns)
-    names = list(columns)
-    cols = list(zip(*rows, strict=True))
-    data: dict[str, pd.Series[Any]] = {}
-    for name, values in zip(names, cols, strict=True):
-        dtype = columns[name]
-        if dtype == "float64":
-            data[name] = pd.Series(np.array([np.nan if v is None else v for v in values], dtype=np.float64))
-        elif dtype == "int64":
-            data[name] = pd.Series(np.array(values, dtype=np.int64))
-        else:
-            data[name] = pd.Series(list(values), dtype=dtype)
+@dataclass(frozen=True, eq=False)
+class ResolutionInputs:
+    """What outcome resolution reads: signals, the marks pending pairs can use, stored outcomes and
+    each stored outcome's row in ``signals``."""
+
+    signals: pd.DataFrame
+    prices: pd.DataFrame
+    outcomes: pd.DataFrame
+    outcome_rows: NDArray[np.int64]
+
+
+def frame(columns: pgcopy.Columns, spec: dict[str, str]) -> pd.DataFrame:
+    """Columns from ``core.store.bulk`` -> a frame with the contract's dtypes (``spec``)."""
+    if not columns or next(iter(columns.values())).size == 0:
+        return empty_frame(spec)
+    data: dict[str, Any] = {}
+    for name, dtype in spec.items():
+        values = columns[name]
+        # Explicit dtypes: pandas would infer "str" for an object column that holds only strings.
+        data[name] = pd.Series(values, dtype=dtype, copy=False)
     return pd.DataFrame(data)
 
 
-def components_frame(components: Sequence[dict[str, float]]) -> pd.DataFrame:
-    """Wide float64 frame, one sorted column per component, NaN where a signal lacks it."""
-    if not components:
-        return empty_components(0)
-    names = sorted({name for c in components for name in c})
-    matrix = np.full((len(components), len(names)), np.nan, dtype=np.float64)
-    index = {name: j for j, name in enumerate(names)}
-    for i, c in enumerate(components):
-        for name, value in c.items():
-            matrix[i, index[name]] = value
-    return pd.DataFrame(matrix, columns=pd.Index(names, dtype=object))
+def components_frame(components: Components, ids: NDArray[np.int64]) -> pd.DataFrame:
+    """Wide float64 frame aligned with the signals whose ``signals.id`` are ``ids``: one sorted column per
+    component, NaN where a signal lacks it."""
+    if ids.size == 0 or components.ids.size == 0:
+        return empty_components(ids.size)
+    matrix = components.matrix
+    if not np.array_equal(components.ids, ids):  # another snapshot or order: align on the id
+        rows = np.asarray(pd.Index(components.ids).get_indexer(pd.Index(ids)), dtype=np.int64)
+        matrix = np.where((rows >= 0)[:, None], matrix[np.maximum(rows, 0)], np.nan)
+    return pd.DataFrame(matrix, columns=pd.Index(components.names, dtype=object))
 
 
-async def load_signals(session: AsyncSession, bot_id: str, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(signals, components) of the window, in time order."""
-    rows = await repos.signal_rows(session, bot_id, window.since_ms, window.until_ms)
-    signals = frame([row[:-1] for row in rows], SIGNAL_COLUMNS)
-    return signals, components_frame([row[-1] for row in rows])
+def _runs(values: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Start and length of each run of equal neighbours."""
+    change = np.empty(values.size, dtype=bool)
+    change[:1] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return starts, np.diff(np.append(starts, values.size))
 
 
-async def load_prices(session: AsyncSession, bot_id: str, symbols: Sequence[str], window: Window) -> pd.DataFrame:
-    return frame(
-        await repos.price_rows(session, bot_id, sorted(set(symbols)), window.since_ms, window.until_ms), PRICE_COLUMNS
+def signal_order(
+    signal_ids: NDArray[np.int64], ids: NDArray[np.int64], horizons: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For outcomes of signals ``ids`` at ``horizons``: (the permutation that puts them in (signal row,
+    horizon) order, dropping those whose signal is not in ``signal_ids``; the signal row of each, permuted).
+
+    Storage hands them grouped by signal: then the lookup runs once per signal, and when each group
+    is in horizon order, the sort too (one per signal, not per outcome).
+    """
+    index = pd.Index(signal_ids)
+    starts, lengths = _runs(ids)
+    grouped = starts.size * 2 <= ids.size
+    if grouped:
+        heads = np.asarray(index.get_indexer(pd.Index(ids[starts])), dtype=np.int64)
+        horizon_up = np.ones(ids.size, dtype=bool)
+        horizon_up[1:] = horizons[1:] > horizons[:-1]
+        horizon_up[starts] = True
+        if bool(horizon_up.all()):
+            by = np.argsort(heads, kind="stable")
+            by = by[heads[by] >= 0]
+            lengths = lengths[by]
+            offsets = np.repeat(starts[by] - (np.cumsum(lengths) - lengths), lengths)
+            return offsets + np.arange(offsets.size, dtype=np.int64), np.repeat(heads[by], lengths)
+        rows = np.repeat(heads, lengths)
+    else:
+        rows = np.asarray(index.get_indexer(pd.Index(ids)), dtype=np.int64)
+    ranks, distinct = pd.factorize(horizons, sort=True)
+    key = rows * len(distinct) + ranks
+    order = np.argsort(key, kind="stable")
+    order = order[rows[order] >= 0]
+    return order, rows[order]
+
+
+def outcomes_frame(
+    columns: pgcopy.Columns, signal_ids: NDArray[np.int64], event_ids: pd.api.extensions.ExtensionArray
+) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """Stored outcome columns -> (outcomes frame in (signal row, horizon_s) order, each one's signal row).
+
+    Outcomes of signals not in ``signal_ids`` (stored after the signals were read) are left out.
+    """
+    order, rows = signal_order(signal_ids, columns["signal_id"], columns["horizon_s"])
+    if rows.size == 0:
+        return empty_frame(OUTCOME_COLUMNS), rows
+    outcomes = pd.DataFrame(
+        {
+            "signal_event_id": event_ids.take(rows),
+            "horizon_s": columns["horizon_s"][order],
+            "status": pd.array(columns["status"][order], dtype="str"),
+            "ret": columns["ret"][order],
+            "mark_ts": columns["mark_ts"][order],
+            "reason": pd.Series(columns["reason"][order], dtype=object),  # pandas would infer "str"
+        }
     )
+    return outcomes, rows
 
 
-async def load_outcomes(session: AsyncSession, bot_id: str, window: Window) -> pd.DataFrame:
-    """Stored outcomes of the window's signals."""
-    return frame(await repos.outcome_rows(session, bot_id, window.since_ms, window.until_ms), OUTCOME_COLUMNS)
+async def load_marks(
+    session: AsyncSession,
+    bot_id: str,
+    signals: pd.DataFrame,
+    window: Window,
+    bounds: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
+) -> pd.DataFrame:
+    """Marks of the signals' symbols, in (symbol, ts) order: per symbol the span its pending pairs can use
+    (``bounds``: ``core.learn.outcomes.pending_mark_spans``; None: the whole window), else its first mark
+    in the window."""
+    if signals.empty:
+        return empty_frame(PRICE_COLUMNS)
+    codes, symbols = pd.factorize(signals["symbol"].to_numpy(dtype=object), sort=True)
+    names = [str(s) for s in symbols]
+    lo = np.full(len(names), window.since_ms, dtype=np.int64)
+    hi = np.full(len(names), window.until_ms, dtype=np.int64)
+    if bounds is not None:
+        sig_lo, sig_hi = bounds
+        lo = np.full(len(names), np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(len(names), np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(lo, codes, sig_lo)
+        np.maximum.at(hi, codes, sig_hi)
+        np.maximum(lo, window.since_ms, out=lo)
+        np.minimum(hi, window.until_ms, out=hi)
+    wanted = np.flatnonzero(lo <= hi)
+    k, ts, price = await bulk.read_marks(
+        session, bot_id, [names[i] for i in wanted], lo[wanted].tolist(), hi[wanted].tolist()
+    )
+    code = wanted[k]
+    present = np.zeros(len(names), dtype=bool)
+    present[code] = True
+    unmarked = np.flatnonzero(~present)
+    if unmarked.size:  # one mark stands for "this symbol has marks in the window"
+        first_k, first_ts, first_price = await bulk.read_marks(
+            session,
+            bot_id,
+            [names[i] for i in unmarked],
+            [window.since_ms] * unmarked.size,
+            [window.until_ms] * unmarked.size,
+            first_only=True,
+        )
+        first_code = unmarked[first_k]
+        at = np.searchsorted(code, first_code)
+        code, ts, price = (
+            np.insert(code, at, first_code),
+            np.insert(ts, at, first_ts),
+            np.insert(price, at, first_price),
+        )
+    if code.size > 1:
+        ahead = (code[1:] > code[:-1]) | ((code[1:] == code[:-1]) & (ts[1:] > ts[:-1]))
+        if not bool(ahead.all()):
+            by = np.lexsort((ts, code))
+            code, ts, price = code[by], ts[by], price[by]
+    if code.size == 0:
+        return empty_frame(PRICE_COLUMNS)
+    return pd.DataFrame({"symbol": pd.array(names, dtype="str").take(code), "ts": ts, "price": price})
 
 
-async def load_cycle_inputs(session: AsyncSession, bot_id: str, window: Window) -> CycleInputs:
-    """Everything a cycle reads: signals (+ components), trades, the marks of their symbols, stored outcomes."""
-    signals, components = await load_signals(session, bot_id, window)
-    trades = frame(await repos.trade_rows(session, bot_id, window.since_ms, window.until_ms), TRADE_COLUMNS)
-    symbols = [*signals["symbol"].unique().tolist(), *trades["symbol"].unique().tolist()]
-    prices = await load_prices(session, bot_id, symbols, window)
-    outcomes = await load_outcomes(session, bot_id, window)
-    return CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes)
+async def _horizons(session: AsyncSession, bot_id: str) -> list[int] | None:
+    bot = await repos.get_bot(session, bot_id)
+    return None if bot is None else LearningConfig.model_validate(bot.config).horizon_seconds()
+
+
+async def _load(
+    session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None, *, full: bool
+) -> tuple[CycleInputs, NDArray[np.int64]]:
+    """The reads in an order that overlaps the server's work with ours: the stored outcomes' join runs
+    on a connection of its own (PostgreSQL) while signals and components are decoded here."""
+    since, until = window.since_ms, window.until_ms
+    apart = bulk.is_postgres(session)
+    stored_read = (
+        asyncio.ensure_future(bulk.read_outcomes(session, bot_id, since, until, apart=True)) if apart else None
+    )
+    try:
+        ids, columns, comps = await bulk.read_signals(session, bot_id, since, until, components=full)
+        signals = frame(columns, SIGNAL_COLUMNS)
+        components = components_frame(comps, ids) if comps is not None else empty_components(len(signals))
+        del columns, comps
+        trades = frame(await bulk.read_trades(session, bot_id, since, until), TRADE_COLUMNS) if full else None
+        if horizons_s is None:
+            horizons_s = await _horizons(session, bot_id)
+        stored = (
+            await stored_read if stored_read is not None else await bulk.read_outcomes(session, bot_id, since, until)
+        )
+    finally:  # on an error here: stop the outcome read, and never leave its own error unretrieved
+        if stored_read is not None:
+            stored_read.cancel()
+            await asyncio.wait([stored_read])
+            if not stored_read.cancelled():
+                stored_read.exception()
+    outcomes, rows = outcomes_frame(stored, ids, signals["event_id"].array)
+    del stored
+    bounds = None
+    if horizons_s is not None:
+        bounds = pending_mark_spans(signals, outcomes, rows, list(horizons_s))
+    prices = await load_marks(session, bot_id, signals, window, bounds)
+    trades = trades if trades is not None else empty_frame(TRADE_COLUMNS)
+    return CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes), rows
+
+
+async def load_resolution_inputs(
+    session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None = None
+) -> ResolutionInputs:
+    """Signals (no components), stored outcomes and the marks the pending pairs can use.
+
+    ``horizons_s``: the bot's horizons (read from its config when not given).
+    """
+    inputs, rows = await _load(session, bot_id, window, horizons_s, full=False)
+    return ResolutionInputs(inputs.signals, inputs.prices, inputs.outcomes, rows)
+
+
+async def load_cycle_inputs(
+    session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None = None
+) -> CycleInputs:
+    """Everything a cycle reads: signals (+ components), trades, stored outcomes in signal order
+    (signals' (ts, event_id), then horizon), and the marks pending pairs can use (see the module doc).
+
+    ``horizons_s``: the bot's horizons (read from its config when not given).
+    """
+    inputs, _ = await _load(session, bot_id, window, horizons_s, full=True)
+    return inputs

@@ -8,18 +8,18 @@ retried or duplicated job stores nothing twice.
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.errors import not_found
 from core.learn.outcomes import resolve_outcomes
 from core.schemas.config import LearningConfig
 from core.services.context import ServiceContext
-from core.services.learning_data import Window, load_outcomes, load_prices, load_signals
+from core.services.learning_data import Window, load_resolution_inputs
 from core.store import repos
+from core.store.outcome_store import OutcomeBatch
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,23 @@ class ResolveResult:
     pending: int
 
 
-def outcome_rows(bot_id: str, outcomes: pd.DataFrame) -> list[dict[str, Any]]:
-    """Outcome frame -> insert rows (NaN returns become NULL)."""
-    columns = [outcomes[c].tolist() for c in ("signal_event_id", "horizon_s", "status", "ret", "mark_ts", "reason")]
-    return [
-        {
-            "bot_id": bot_id,
-            "signal_event_id": sid,
-            "horizon_s": int(h),
-            "status": status,
-            "ret": None if ret is None or math.isnan(ret) else float(ret),
-            "mark_ts": int(mark),
-            "reason": reason if isinstance(reason, str) else None,
-        }
-        for sid, h, status, ret, mark, reason in zip(*columns, strict=True)
-    ]
+def outcome_rows(bot_id: str, outcomes: pd.DataFrame) -> OutcomeBatch:
+    """Outcome frame -> the columns to insert (NaN returns become NULL), grouped by signal in order of
+    first appearance, horizons in frame order within a signal: stored that way, a later read hands
+    each signal's outcomes together (``learning_data.signal_order``)."""
+    codes, _ = pd.factorize(outcomes["signal_event_id"].to_numpy(dtype=object))
+    by = np.argsort(codes, kind="stable")
+    reason = outcomes["reason"].to_numpy(dtype=object)[by]
+    reason[pd.isna(reason)] = None
+    return OutcomeBatch(
+        bot_id=bot_id,
+        signal_event_id=outcomes["signal_event_id"].to_numpy(dtype=object)[by],
+        horizon_s=outcomes["horizon_s"].to_numpy(dtype=np.int64)[by],
+        status=outcomes["status"].to_numpy(dtype=object)[by],
+        ret=outcomes["ret"].to_numpy(dtype=np.float64)[by],
+        mark_ts=outcomes["mark_ts"].to_numpy(dtype=np.int64)[by],
+        reason=reason,
+    )
 
 
 async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
@@ -62,17 +64,16 @@ async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
         config = LearningConfig.model_validate(bot.config)
         watermark = bot.watermark_ms
         window = Window.back_from(watermark, config.lookback_seconds())
-        signals, _ = await load_signals(session, bot_id, window)
-        prices = await load_prices(session, bot_id, signals["symbol"].unique().tolist(), window)
-        already = await load_outcomes(session, bot_id, window)
-    if signals.empty:
+        horizons = config.horizon_seconds()
+        inputs = await load_resolution_inputs(session, bot_id, window, horizons)
+    if inputs.signals.empty:
         return ResolveResult(0, 0)
     resolution = await asyncio.to_thread(
-        resolve_outcomes, signals, prices, config.horizon_seconds(), watermark, already
+        resolve_outcomes, inputs.signals, inputs.prices, horizons, watermark, inputs.outcomes, inputs.outcome_rows
     )
-    rows = outcome_rows(bot_id, resolution.outcomes)
+    batch = outcome_rows(bot_id, resolution.outcomes)
     stored = 0
-    if rows:
+    if len(batch):
         async with ctx.sessions.begin() as session:
-            stored = await repos.insert_outcomes(session, rows)
+            stored = await repos.insert_outcomes(session, batch)
     return ResolveResult(stored, resolution.pending)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.schemas.resources import AuditRead, BotRead, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
+from core.store import outcome_store
 from core.store.models import (
     ApiKey,
     AuditEntry,
@@ -24,6 +25,7 @@ from core.store.models import (
     Trade,
     WorkerHeartbeat,
 )
+from core.store.outcome_store import OutcomeBatch
 
 
 def bot_read(row: Bot) -> BotRead:
@@ -303,18 +305,12 @@ async def last_succeeded_at(session: AsyncSession, bot_id: str) -> dict[str, int
     return {kind: int(at) for kind, at in (await session.execute(stmt)).all() if at is not None}
 
 
-async def insert_outcomes(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Bulk insert outcomes, skipping (bot, signal, horizon) pairs already stored; returns how many were new."""
-    if not rows:
-        return 0
-    stmt = (
-        _insert(session, OUTCOMES)
-        .on_conflict_do_nothing(index_elements=["bot_id", "signal_event_id", "horizon_s"])
-        .returning(OUTCOMES.c.horizon_s)
-    )
-    conn = await session.connection()
-    result = await conn.execute(stmt, list(rows))
-    return len(result.all())
+async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
+    """Bulk insert outcomes, skipping (bot, signal, horizon) pairs already stored; returns how many were new.
+
+    Columnar (no object per outcome); see ``core.store.outcome_store``.
+    """
+    return await outcome_store.insert_outcomes(session, batch)
 
 
 async def upsert_heartbeat(session: AsyncSession, worker_id: str, queue: str, now_ms: int) -> None:
@@ -324,83 +320,19 @@ async def upsert_heartbeat(session: AsyncSession, worker_id: str, queue: str, no
     await session.execute(stmt)
 
 
-# Bulk reads for the learning engine: plain tuples in the column order given, no ORM objects.
+# Bulk reads for the learning engine are columnar: core/store/bulk.py.
 
-SIGNAL_READ = (
-    "event_id",
-    "ts",
-    "symbol",
-    "direction",
-    "price",
-    "conviction",
-    "decision",
-    "blocked_by",
-    "strategy",
-    "expected_edge_bps",
-    "regime",
-    "components",
-)
-TRADE_READ = (
-    "event_id",
-    "symbol",
-    "direction",
-    "opened_at",
-    "ts",
-    "entry_price",
-    "exit_price",
-    "quantity",
-    "pnl",
-    "fees",
-    "strategy",
-    "conviction",
-    "signal_event_id",
-    "venue",
-    "regime",
-)
 OUTCOME_READ = ("signal_event_id", "horizon_s", "status", "ret", "mark_ts", "reason")
 
 
-async def signal_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
-    """Signals with since <= ts <= until, in (ts, event_id) order, columns as ``SIGNAL_READ``."""
-    stmt = (
-        select(*(SIGNALS.c[name] for name in SIGNAL_READ))
-        .where(SIGNALS.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
-        .order_by(SIGNALS.c.ts, SIGNALS.c.event_id)
-    )
-    return [tuple(row) for row in (await session.execute(stmt)).all()]
-
-
-async def trade_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
-    """Trades closed within [since, until], in (ts, event_id) order, columns as ``TRADE_READ``."""
-    stmt = (
-        select(*(TRADES.c[name] for name in TRADE_READ))
-        .where(TRADES.c.bot_id == bot_id, TRADES.c.ts.between(since_ms, until_ms))
-        .order_by(TRADES.c.ts, TRADES.c.event_id)
-    )
-    return [tuple(row) for row in (await session.execute(stmt)).all()]
-
-
-async def price_rows(
-    session: AsyncSession, bot_id: str, symbols: Sequence[str], since_ms: int, until_ms: int
-) -> list[tuple[str, int, float]]:
-    """Marks of ``symbols`` within [since, until], in (symbol, ts) order."""
-    if not symbols:
-        return []
-    stmt = (
-        select(PRICES.c.symbol, PRICES.c.ts, PRICES.c.price)
-        .where(PRICES.c.bot_id == bot_id, PRICES.c.symbol.in_(list(symbols)), PRICES.c.ts.between(since_ms, until_ms))
-        .order_by(PRICES.c.symbol, PRICES.c.ts)
-    )
-    return [(s, int(t), float(p)) for s, t, p in (await session.execute(stmt)).all()]
-
-
 async def outcome_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
-    """Stored outcomes of the signals with since <= ts <= until, columns as ``OUTCOME_READ``."""
+    """Stored outcomes of the signals with since <= ts <= until, columns as ``OUTCOME_READ``, in
+    (signal ts, signal event_id, horizon_s) order: the order of the signals' own reads."""
     stmt = (
         select(*(OUTCOMES.c[name] for name in OUTCOME_READ))
         .join(SIGNALS, (SIGNALS.c.bot_id == OUTCOMES.c.bot_id) & (SIGNALS.c.event_id == OUTCOMES.c.signal_event_id))
         .where(OUTCOMES.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
-        .order_by(OUTCOMES.c.signal_event_id, OUTCOMES.c.horizon_s)
+        .order_by(SIGNALS.c.ts, SIGNALS.c.event_id, OUTCOMES.c.horizon_s)
     )
     return [tuple(row) for row in (await session.execute(stmt)).all()]
 
