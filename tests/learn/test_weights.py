@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.learn.cycle import run_cycle
 from core.learn.enrich import Enriched, enrich
@@ -94,3 +95,15 @@ def test_below_min_outcomes_nothing_moves_and_health_says_why() -> None:
     }
     assert "ofi 40/50" in problem["message"] and health["level"] == "warn"
     assert [c["status"] for c in health["components"]] == ["insufficient_data", "insufficient_data"]  # type: ignore[index,union-attr]
+
+
+def test_components_summarised_in_parallel_give_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.learn import weights
+
+    m = market(seed=17, n_signals=3000, components={f"c{i}": 0.5 + i / 20 for i in range(6)})
+    enriched = enriched_of(m)
+    monkeypatch.setattr(weights, "PARALLEL_FROM", 10**12)  # serial
+    serial = component_stats(enriched, CONFIG)
+    monkeypatch.setattr(weights, "PARALLEL_FROM", 0)  # threads, whatever the size
+    assert component_stats(enriched, CONFIG) == serial
+    assert [s.component for s in serial] == sorted(s.component for s in serial)
