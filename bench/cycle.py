@@ -128,6 +128,15 @@ def storage_order(res: Resolution) -> pd.DataFrame:
     return res.outcomes.take(order).reset_index(drop=True)
 
 
+def add_market_args(ap: argparse.ArgumentParser) -> None:
+    """The market-size options of ``build_market`` (shared by bench/cycle_pg.py)."""
+    ap.add_argument("--signals", type=int, default=1_000_000)
+    ap.add_argument("--components", type=int, default=20)
+    ap.add_argument("--symbols", type=int, default=50)
+    ap.add_argument("--marks", type=int, default=None, help="default: 10 x signals")
+    ap.add_argument("--trades", type=int, default=None, help="default: signals / 10")
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -188,11 +197,7 @@ def timed_cycle(inputs: CycleInputs, config: LearningConfig, now: int) -> tuple[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--signals", type=int, default=1_000_000)
-    ap.add_argument("--components", type=int, default=20)
-    ap.add_argument("--symbols", type=int, default=50)
-    ap.add_argument("--marks", type=int, default=None, help="default: 10 x signals")
-    ap.add_argument("--trades", type=int, default=None, help="default: signals / 10")
+    add_market_args(ap)
     args = ap.parse_args()
     n = args.signals
     marks = args.marks or 10 * n

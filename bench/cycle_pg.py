@@ -52,7 +52,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as `python bench/cycle_pg.py`: import the shared helpers as bench.*
 
-from bench.ingest import load_line, sa_url, scratch_database  # noqa: E402
+from bench.ingest import SIGNAL_COLS, load_line, sa_url, scratch_database  # noqa: E402
 
 BOT = "bench"
 TARGET_S = 20.0
@@ -152,21 +152,7 @@ async def load_market(dsn: str, args: argparse.Namespace) -> dict[str, int]:
     try:
         # Setup only: skip the per-row foreign-key triggers (the bot exists; rows are generated).
         await conn.execute("SET session_replication_role = replica")
-        sig_cols = [
-            "bot_id",
-            "event_id",
-            "ts",
-            "symbol",
-            "direction",
-            "price",
-            "conviction",
-            "components",
-            "decision",
-            "blocked_by",
-            "strategy",
-            "expected_edge_bps",
-            "regime",
-        ]
+        sig_cols = list(SIGNAL_COLS)
         n = len(signals)
         rows = _records(signals, sig_cols, {"bot_id": [BOT] * n, "components": components})
         await conn.copy_records_to_table("signals", records=rows, columns=sig_cols)
@@ -420,11 +406,9 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--signals", type=int, default=1_000_000)
-    ap.add_argument("--components", type=int, default=20)
-    ap.add_argument("--symbols", type=int, default=50)
-    ap.add_argument("--marks", type=int, default=None, help="default: 10 x signals")
-    ap.add_argument("--trades", type=int, default=None, help="default: signals / 10")
+    from bench.cycle import add_market_args
+
+    add_market_args(ap)
     ap.add_argument("--scaling", action="store_true", help="also run the cold cycle at 1/10 of the size")
     ap.add_argument("--setup", metavar="DSN", help=argparse.SUPPRESS)
     ap.add_argument("--child", metavar="DSN", help=argparse.SUPPRESS)

@@ -10,6 +10,7 @@ when the symbol has no marks at all, else "missing_mark"); before that it is pen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from numpy.typing import NDArray
 
 from core.learn.frames import empty_outcomes
 from core.learn.groups import group_by
+
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 RESOLVED = "resolved"
 GAP = "gap"
@@ -51,7 +54,7 @@ def outcome_rows(signals: pd.DataFrame, outcomes: pd.DataFrame, ids: pd.Index | 
         return np.full(len(outcomes), -1, dtype=np.int64)
     values = outcomes["signal_event_id"].to_numpy(dtype=object)
     index = ids if ids is not None else pd.Index(signals["event_id"])
-    _, lengths, heads = _run_codes(values)
+    _, lengths, heads = value_runs(values)
     if heads.size * 2 > values.size:  # not grouped by signal: one lookup per outcome
         return lookup(index, values)
     signal_ids = signals["event_id"].to_numpy(dtype=object)
@@ -102,7 +105,7 @@ def pending_mark_spans(
     return lo, hi
 
 
-def _run_codes(values: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
+def value_runs(values: NDArray[ScalarT]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[ScalarT]]:
     """Run-length view of ``values``: start of each run, its length, and the run values.
 
     One comparison of neighbours instead of hashing every element: marks come grouped by symbol,
@@ -149,7 +152,7 @@ def resolve_outcomes(
 
     # Symbol codes: numbered in the order the marks' symbol runs appear (usually already sorted).
     mark_sym = prices["symbol"].to_numpy(dtype=object)
-    _, lengths, heads = _run_codes(mark_sym)
+    _, lengths, heads = value_runs(mark_sym)
     head_codes, uniques = pd.factorize(heads)
     mark_code = np.repeat(head_codes.astype(np.int64), lengths)
     sig_code_all = pd.Index(uniques).get_indexer(pd.Index(signals["symbol"].to_numpy(dtype=object)[todo_any]))
@@ -245,7 +248,7 @@ def symbols_without_marks(signals: pd.DataFrame, prices: pd.DataFrame) -> dict[s
     """Symbols that have signals but no price mark at all -> how many signals they have (sorted by symbol)."""
     if signals.empty:
         return {}
-    _, _, heads = _run_codes(prices["symbol"].to_numpy(dtype=object))  # marks come grouped by symbol
+    _, _, heads = value_runs(prices["symbol"].to_numpy(dtype=object))  # marks come grouped by symbol
     marked = set(heads.tolist())
     groups = group_by(signals["symbol"])
     return {sym: int(n) for (sym,), n in zip(groups.keys, groups.count(), strict=True) if sym not in marked}

@@ -33,7 +33,7 @@ from core.learn.frames import (
     empty_components,
     empty_frame,
 )
-from core.learn.outcomes import pending_mark_spans
+from core.learn.outcomes import pending_mark_spans, value_runs
 from core.schemas.config import LearningConfig
 from core.store import bulk, pgcopy, repos
 from core.store.components import Components
@@ -86,15 +86,6 @@ def components_frame(components: Components, ids: NDArray[np.int64]) -> pd.DataF
     return pd.DataFrame(matrix, columns=pd.Index(components.names, dtype=object))
 
 
-def _runs(values: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Start and length of each run of equal neighbours."""
-    change = np.empty(values.size, dtype=bool)
-    change[:1] = True
-    np.not_equal(values[1:], values[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
-    return starts, np.diff(np.append(starts, values.size))
-
-
 def signal_order(
     signal_ids: NDArray[np.int64], ids: NDArray[np.int64], horizons: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -105,7 +96,7 @@ def signal_order(
     is in horizon order, the sort too (one per signal, not per outcome).
     """
     index = pd.Index(signal_ids)
-    starts, lengths = _runs(ids)
+    starts, lengths, _ = value_runs(ids)
     grouped = starts.size * 2 <= ids.size
     if grouped:
         heads = np.asarray(index.get_indexer(pd.Index(ids[starts])), dtype=np.int64)
