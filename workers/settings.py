@@ -92,8 +92,21 @@ def make_worker(
     )
 
 
-async def close_worker(worker: Worker) -> None:
-    """``Worker.close``, minus the DeprecationWarning arq 0.28 triggers on redis-py 5 (``close`` -> ``aclose``)."""
+async def close_worker(worker: Worker, grace_s: float = 0.0) -> None:
+    """Stop ``worker``: let its running jobs finish for up to ``grace_s``, cancel the rest, then ``Worker.close``.
+
+    arq's own ``close`` cancels the running jobs and gathers them without ``return_exceptions``, so a job
+    cancelled while it was finishing (writing its result to Redis) raised ``CancelledError`` out of the
+    shutdown. A cancelled cycle job is not lost: it puts its cycle back in the queue (``cycle_run``).
+    Also silences the DeprecationWarning arq 0.28 triggers on redis-py 5 (``close`` -> ``aclose``).
+    """
+    ongoing = [task for task in worker.tasks.values() if not task.done()]
+    if ongoing and grace_s > 0:
+        await asyncio.wait(ongoing, timeout=grace_s)
+    for task in worker.tasks.values():
+        task.cancel()
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    worker.tasks.clear()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Call to deprecated close", category=DeprecationWarning)
         await worker.close()

@@ -61,7 +61,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await close_worker(worker)
+        await close_worker(worker, grace_s=10)
         with suppress(asyncio.CancelledError):
             await task
 
