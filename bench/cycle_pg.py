@@ -46,7 +46,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 import numpy as np
-import orjson
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,10 +134,8 @@ async def load_market(dsn: str, args: argparse.Namespace) -> dict[str, int]:
     signals, trades, prices = market.signals, market.trades, market.prices
     comp = market.components
     names = [str(c) for c in comp.columns]
-    components = [
-        orjson.dumps({k: v for k, v in zip(names, row, strict=True) if v == v}).decode()
-        for row in comp.to_numpy().tolist()
-    ]
+    scores = comp.to_numpy()
+    present = ~np.isnan(scores)
     del market, comp
     built = time.perf_counter() - t0
 
@@ -152,11 +149,19 @@ async def load_market(dsn: str, args: argparse.Namespace) -> dict[str, int]:
     try:
         # Setup only: skip the per-row foreign-key triggers (the bot exists; rows are generated).
         await conn.execute("SET session_replication_role = replica")
+        # Components as the API stores them: ids from the bot's component_names, and the scores.
+        await conn.executemany("INSERT INTO component_names (bot_id, name) VALUES ($1, $2)", [(BOT, n) for n in names])
+        code = dict(await conn.fetch("SELECT name, id FROM component_names WHERE bot_id = $1", BOT))
+        codes = np.array([code[n] for n in names], dtype=np.int64)
+        component_ids = [codes[row].tolist() for row in present]
+        component_values = [values[row].tolist() for values, row in zip(scores, present, strict=True)]
+        del scores, present
         sig_cols = list(SIGNAL_COLS)
         n = len(signals)
-        rows = _records(signals, sig_cols, {"bot_id": [BOT] * n, "components": components})
+        extra = {"bot_id": [BOT] * n, "component_ids": component_ids, "component_values": component_values}
+        rows = _records(signals, sig_cols, extra)
         await conn.copy_records_to_table("signals", records=rows, columns=sig_cols)
-        del rows, components
+        del rows, component_ids, component_values, extra
         trade_cols = ["bot_id", *(c for c in trades.columns)]
         rows = _records(trades, trade_cols, {"bot_id": [BOT] * len(trades)})
         await conn.copy_records_to_table("trades", records=rows, columns=trade_cols)
@@ -168,7 +173,7 @@ async def load_market(dsn: str, args: argparse.Namespace) -> dict[str, int]:
         watermark = int(prices["ts"].max())
         await conn.execute("UPDATE bots SET watermark_ms = $1 WHERE id = $2", watermark, BOT)
         copied = time.perf_counter() - t0 - built
-        for table in ("signals", "trades", "price_marks", "signal_outcomes"):
+        for table in ("signals", "component_names", "trades", "price_marks", "signal_outcomes"):
             await conn.execute(f"VACUUM ANALYZE {table}")
         counts = {
             t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in ("signals", "trades", "price_marks")
@@ -226,6 +231,7 @@ async def child_cycle(dsn: str) -> dict[str, Any]:
     from core.services.context import ServiceContext
     from core.settings import Settings
     from core.store import bulk, outcome_store, pgcopy
+    from core.store import components as components_store
 
     phases: dict[str, float] = {}
     marks: dict[str, float] = {}
@@ -240,10 +246,10 @@ async def child_cycle(dsn: str) -> dict[str, Any]:
     cycle_run._learn = _timed_sync(phases, "compute", cycle_run._learn)  # type: ignore[method-assign]
     cycle_run._record = _timed(phases, "write", cycle_run._record)  # type: ignore[method-assign]
     detail: dict[str, float] = {}  # inside load and write; the outcome read overlaps the signal read
-    for name in ("read_signals", "read_trades", "read_outcomes", "read_marks"):
+    for name in ("read_signals", "read_components", "read_trades", "read_outcomes", "read_marks"):
         setattr(bulk, name, _timed(detail, name, getattr(bulk, name)))
     outcome_store.insert_outcomes = _timed(detail, "insert_outcomes", outcome_store.insert_outcomes)
-    bulk.parse_component_lines = _timed_sync(detail, "parse_components", bulk.parse_component_lines)
+    components_store.from_padded = _timed_sync(detail, "decode_components", components_store.from_padded)
     pgcopy.decode_csv = _timed_sync(detail, "decode_csv", pgcopy.decode_csv)
     for name in ("outcomes_frame", "components_frame"):
         setattr(learning_data, name, _timed_sync(detail, name, getattr(learning_data, name)))
@@ -292,18 +298,18 @@ def run_child(*argv: str) -> dict[str, Any]:
 
 async def copy_baseline(dsn: str, since_ms: int, until_ms: int) -> dict[str, tuple[float, int]]:
     """Seconds and bytes of ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` per table of the window."""
-    from core.store import bulk, repos
+    from core.store import bulk
 
     queries = {
-        "signals": f"SELECT {', '.join(bulk.SIGNAL_READ)}, components FROM signals WHERE bot_id = '{BOT}' "
+        "signals": f"SELECT {', '.join(bulk.SIGNAL_READ)}, component_ids, component_values FROM signals "
+        f"WHERE bot_id = '{BOT}' "
         f"AND ts BETWEEN {since_ms} AND {until_ms} ORDER BY ts, event_id",
         "trades": f"SELECT {', '.join(bulk.TRADE_READ)} FROM trades WHERE bot_id = '{BOT}' "
         f"AND ts BETWEEN {since_ms} AND {until_ms} ORDER BY ts, event_id",
         "price_marks": f"SELECT symbol, ts, price FROM price_marks WHERE bot_id = '{BOT}' "
         f"AND ts BETWEEN {since_ms} AND {until_ms} ORDER BY symbol, ts",
-        "signal_outcomes": f"SELECT {', '.join('o.' + c for c in repos.OUTCOME_READ)} FROM signal_outcomes o "
-        f"JOIN signals s ON s.bot_id = o.bot_id AND s.event_id = o.signal_event_id WHERE o.bot_id = '{BOT}' "
-        f"AND s.ts BETWEEN {since_ms} AND {until_ms} ORDER BY s.ts, s.event_id, o.horizon_s",
+        "signal_outcomes": f"SELECT {', '.join(bulk.OUTCOME_READ)} FROM signal_outcomes WHERE bot_id = '{BOT}' "
+        f"AND signal_ts BETWEEN {since_ms} AND {until_ms}",
     }
     out: dict[str, tuple[float, int]] = {}
     conn = await asyncpg.connect(dsn)
@@ -348,7 +354,7 @@ def describe(name: str, r: dict[str, Any], baseline_s: float) -> str:
         f"({r.get('rss_after_load_mb', 0):.0f} MB by the end of the load); "
         f"load vs raw COPY {baseline_s:.2f} s: {load / max(baseline_s, 1e-9):.1f}x\n"
         f"    inputs: signals {inputs.get('signals_total', 0):,}, trades {inputs.get('trades', 0):,}, "
-        f"marks loaded {inputs.get('prices', 0):,}, new outcomes {inputs.get('new_outcomes', 0):,}, "
+        f"marks loaded {inputs.get('marks_read', 0):,}, new outcomes {inputs.get('new_outcomes', 0):,}, "
         f"outcomes {inputs.get('outcomes', 0):,}, gaps {inputs.get('gaps', 0):,}, "
         f"pending {inputs.get('pending', 0):,}; "
         f"{r['changes']} changes, applied version {r['applied_version']}\n"

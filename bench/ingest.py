@@ -144,7 +144,8 @@ SIGNAL_COLS = (
     "direction",
     "price",
     "conviction",
-    "components",
+    "component_ids",
+    "component_values",
     "decision",
     "blocked_by",
     "strategy",
@@ -243,7 +244,9 @@ def to_records(bot_id: str, batch: list[dict[str, Any]]) -> dict[str, list[tuple
     for ev in batch:
         row = {**ev, "bot_id": bot_id}
         if ev["type"] == "signal":
-            row["components"] = orjson.dumps(ev["components"]).decode()
+            # as the API stores them: ids (here fixed ones, as a bot's component_names would give) and scores
+            row["component_ids"] = [COMPONENTS.index(name) + 1 for name in ev["components"]]
+            row["component_values"] = list(ev["components"].values())
             out["signals"].append(tuple(row.get(c) for c in SIGNAL_COLS))
         elif ev["type"] == "trade":
             out["trades"].append(tuple(row.get(c) for c in TRADE_COLS))

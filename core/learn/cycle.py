@@ -102,6 +102,7 @@ def run_cycle(
         inputs=counts,
         reports=reports,
         new_outcomes=resolution.outcomes,
+        new_outcome_rows=resolution.rows,
         pending=resolution.pending,
         facts={
             "component_outcomes": jsonable(component_outcome_counts(weight_stats)),

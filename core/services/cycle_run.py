@@ -11,6 +11,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
+
 from core.errors import not_found
 from core.learn.frames import CycleInputs
 from core.learn.proposal import Proposal
@@ -18,9 +20,8 @@ from core.schemas.config import LearningConfig
 from core.schemas.cycles import CycleKind
 from core.schemas.params import ParamSections
 from core.services.context import ServiceContext
-from core.services.learning_data import Window, load_cycle_inputs
+from core.services.learning_data import Loaded, Window, load_cycle_inputs
 from core.services.params import commit_version, version_committed
-from core.services.resolve import outcome_rows
 from core.store import repos
 from core.store.db import unavailable_error
 from core.store.models import Cycle
@@ -30,6 +31,7 @@ log = logging.getLogger("edgeloop.cycles")
 SYSTEM = "system"
 MAX_ATTEMPTS = 3  # a cycle whose worker dies this many times is failed, not re-run forever
 MAX_RERUNS = 3  # a cycle re-computes when the document moved on (rollback) while it ran
+NOTHING_LOADED = Loaded(CycleInputs(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
 def transient(exc: BaseException) -> bool:
@@ -53,7 +55,11 @@ class Snapshot:
     now_ms: int
     base_version: int
     sections: ParamSections
-    inputs: CycleInputs
+    loaded: Loaded
+
+    @property
+    def inputs(self) -> CycleInputs:
+        return self.loaded.inputs
 
 
 def fail_row(row: Cycle, now: int, error: str) -> None:
@@ -119,10 +125,10 @@ async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
         assert document is not None, "bots.current_version points at a missing version"
         sections = ParamSections.model_validate({k: document[k] for k in ParamSections.model_fields})
         if bot.watermark_ms is None:  # nothing sent yet: nothing to learn from
-            return Snapshot(config, bot.created_at, bot.current_version, sections, CycleInputs())
+            return Snapshot(config, bot.created_at, bot.current_version, sections, NOTHING_LOADED)
         window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
-        inputs = await load_cycle_inputs(session, bot_id, window, config.horizon_seconds())
-    return Snapshot(config, bot.watermark_ms, bot.current_version, sections, inputs)
+        loaded = await load_cycle_inputs(session, bot_id, window, config.horizon_seconds())
+    return Snapshot(config, bot.watermark_ms, bot.current_version, sections, loaded)
 
 
 def _learn(snapshot: Snapshot, kind: str) -> Proposal:
@@ -148,7 +154,8 @@ async def _record(
         if await repos.current_version(session, bot_id) != snap.base_version:
             return True, None
         if not proposal.new_outcomes.empty:
-            await repos.insert_outcomes(session, outcome_rows(bot_id, proposal.new_outcomes))
+            batch = snap.loaded.outcome_batch(bot_id, proposal.new_outcomes, proposal.new_outcome_rows)
+            await repos.insert_outcomes(session, batch)
         changes = proposal.changes_as_dicts()
         applied = None
         if changes and not row.dry_run and snap.config.auto_apply:

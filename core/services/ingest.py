@@ -124,9 +124,7 @@ async def ingest_events(ctx: ServiceContext, principal: Principal, bot_id: str, 
     async with ctx.sessions.begin() as session:
         if await repos.get_bot(session, bot_id) is None:
             raise not_found("bot", bot_id)
-        accepted["signal"] = await repos.insert_ignoring_duplicates(
-            session, repos.SIGNALS, rows["signal"], ("bot_id", "event_id")
-        )
+        accepted["signal"] = await repos.insert_signals(session, bot_id, rows["signal"])
         accepted["trade"] = await repos.insert_ignoring_duplicates(
             session, repos.TRADES, rows["trade"], ("bot_id", "event_id")
         )

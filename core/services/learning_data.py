@@ -37,6 +37,7 @@ from core.learn.outcomes import pending_mark_spans, value_runs
 from core.schemas.config import LearningConfig
 from core.store import bulk, pgcopy, repos
 from core.store.components import Components
+from core.store.outcome_store import OutcomeBatch
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,33 @@ class Window:
 
 
 @dataclass(frozen=True, eq=False)
-class ResolutionInputs:
-    """What outcome resolution reads: signals, the marks pending pairs can use, stored outcomes and
-    each stored outcome's row in ``signals``."""
+class Loaded:
+    """What a cycle or a resolution read: the engine's inputs, ``signals.id`` of each row of
+    ``inputs.signals``, and each stored outcome's row in it."""
 
-    signals: pd.DataFrame
-    prices: pd.DataFrame
-    outcomes: pd.DataFrame
+    inputs: CycleInputs
+    signal_ids: NDArray[np.int64]
     outcome_rows: NDArray[np.int64]
+
+    def outcome_batch(self, bot_id: str, outcomes: pd.DataFrame, rows: NDArray[np.int64]) -> OutcomeBatch:
+        """Outcomes decided from these signals (``rows``: each one's row in ``inputs.signals``) -> the
+        columns to store, grouped by signal in the signals' (time) order, horizons in frame order
+        within a signal: close to the primary key's order, and a later read hands each signal's
+        outcomes together (``signal_order``)."""
+        by = np.argsort(rows, kind="stable")
+        at = rows[by]
+        reason = outcomes["reason"].to_numpy(dtype=object)[by]
+        reason[pd.isna(reason)] = None
+        return OutcomeBatch(
+            bot_id=bot_id,
+            signal_ts=self.inputs.signals["ts"].to_numpy(dtype=np.int64)[at],
+            signal_id=self.signal_ids[at],
+            horizon_s=outcomes["horizon_s"].to_numpy(dtype=np.int64)[by],
+            status=outcomes["status"].to_numpy(dtype=object)[by],
+            ret=outcomes["ret"].to_numpy(dtype=np.float64)[by],
+            mark_ts=outcomes["mark_ts"].to_numpy(dtype=np.int64)[by],
+            reason=reason,
+        )
 
 
 def frame(columns: pgcopy.Columns, spec: dict[str, str]) -> pd.DataFrame:
@@ -207,8 +227,8 @@ async def _horizons(session: AsyncSession, bot_id: str) -> list[int] | None:
 
 async def _load(
     session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None, *, full: bool
-) -> tuple[CycleInputs, NDArray[np.int64]]:
-    """The reads in an order that overlaps the server's work with ours: the stored outcomes' join runs
+) -> Loaded:
+    """The reads in an order that overlaps the server's work with ours: the stored outcomes' scan runs
     on a connection of its own (PostgreSQL) while signals and components are decoded here."""
     since, until = window.since_ms, window.until_ms
     apart = bulk.is_postgres(session)
@@ -239,27 +259,26 @@ async def _load(
         bounds = pending_mark_spans(signals, outcomes, rows, list(horizons_s))
     prices = await load_marks(session, bot_id, signals, window, bounds)
     trades = trades if trades is not None else empty_frame(TRADE_COLUMNS)
-    return CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes), rows
+    inputs = CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes)
+    return Loaded(inputs, ids, rows)
 
 
 async def load_resolution_inputs(
     session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None = None
-) -> ResolutionInputs:
-    """Signals (no components), stored outcomes and the marks the pending pairs can use.
+) -> Loaded:
+    """Signals (no components, no trades), stored outcomes and the marks the pending pairs can use.
 
     ``horizons_s``: the bot's horizons (read from its config when not given).
     """
-    inputs, rows = await _load(session, bot_id, window, horizons_s, full=False)
-    return ResolutionInputs(inputs.signals, inputs.prices, inputs.outcomes, rows)
+    return await _load(session, bot_id, window, horizons_s, full=False)
 
 
 async def load_cycle_inputs(
     session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None = None
-) -> CycleInputs:
+) -> Loaded:
     """Everything a cycle reads: signals (+ components), trades, stored outcomes in signal order
     (signals' (ts, event_id), then horizon), and the marks pending pairs can use (see the module doc).
 
     ``horizons_s``: the bot's horizons (read from its config when not given).
     """
-    inputs, _ = await _load(session, bot_id, window, horizons_s, full=True)
-    return inputs
+    return await _load(session, bot_id, window, horizons_s, full=True)

@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from core.errors import not_found
 from core.learn.outcomes import resolve_outcomes
 from core.schemas.config import LearningConfig
 from core.services.context import ServiceContext
 from core.services.learning_data import Window, load_resolution_inputs
 from core.store import repos
-from core.store.outcome_store import OutcomeBatch
 
 
 @dataclass(frozen=True)
@@ -28,25 +24,6 @@ class ResolveResult:
 
     stored: int
     pending: int
-
-
-def outcome_rows(bot_id: str, outcomes: pd.DataFrame) -> OutcomeBatch:
-    """Outcome frame -> the columns to insert (NaN returns become NULL), grouped by signal in order of
-    first appearance, horizons in frame order within a signal: stored that way, a later read hands
-    each signal's outcomes together (``learning_data.signal_order``)."""
-    codes, _ = pd.factorize(outcomes["signal_event_id"].to_numpy(dtype=object))
-    by = np.argsort(codes, kind="stable")
-    reason = outcomes["reason"].to_numpy(dtype=object)[by]
-    reason[pd.isna(reason)] = None
-    return OutcomeBatch(
-        bot_id=bot_id,
-        signal_event_id=outcomes["signal_event_id"].to_numpy(dtype=object)[by],
-        horizon_s=outcomes["horizon_s"].to_numpy(dtype=np.int64)[by],
-        status=outcomes["status"].to_numpy(dtype=object)[by],
-        ret=outcomes["ret"].to_numpy(dtype=np.float64)[by],
-        mark_ts=outcomes["mark_ts"].to_numpy(dtype=np.int64)[by],
-        reason=reason,
-    )
 
 
 async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
@@ -65,13 +42,14 @@ async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
         watermark = bot.watermark_ms
         window = Window.back_from(watermark, config.lookback_seconds())
         horizons = config.horizon_seconds()
-        inputs = await load_resolution_inputs(session, bot_id, window, horizons)
+        loaded = await load_resolution_inputs(session, bot_id, window, horizons)
+    inputs = loaded.inputs
     if inputs.signals.empty:
         return ResolveResult(0, 0)
     resolution = await asyncio.to_thread(
-        resolve_outcomes, inputs.signals, inputs.prices, horizons, watermark, inputs.outcomes, inputs.outcome_rows
+        resolve_outcomes, inputs.signals, inputs.prices, horizons, watermark, inputs.outcomes, loaded.outcome_rows
     )
-    batch = outcome_rows(bot_id, resolution.outcomes)
+    batch = loaded.outcome_batch(bot_id, resolution.outcomes, resolution.rows)
     stored = 0
     if len(batch):
         async with ctx.sessions.begin() as session:

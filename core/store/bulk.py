@@ -5,11 +5,11 @@ databases; ``core/services/learning_data.py`` turns them into the engine's frame
 
 - PostgreSQL: ``COPY (SELECT ...) TO STDOUT`` through the session's asyncpg connection, inside the
   session's transaction. Numbers-only results come in the binary format for ``numpy.frombuffer``:
-  outcomes as fixed-width rows decoded while they stream, marks aggregated into one row of arrays
-  per symbol; rows with text come as CSV for pandas' C reader; component JSON as one document per
-  line for one ``orjson.loads`` per chunk. No Python object is made per value except the strings
-  themselves and the parsed JSON.
-- SQLite: the same selects through SQLAlchemy, the rows transposed once.
+  outcomes and component scores (arrays padded to one width) as fixed-width rows decoded while
+  they stream, marks aggregated into one row of arrays per symbol; rows with text come as CSV for
+  pandas' C reader. No Python object is made per value except the strings themselves.
+- SQLite: the same selects through SQLAlchemy, the rows transposed once (component arrays are JSON
+  lists there, parsed by one ``orjson.loads`` per column).
 
 Reads that must line up (a signal's row, its components, its outcomes) carry ``signals.id`` and
 are joined on it, so statements that see different snapshots (READ COMMITTED) never misalign.
@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Table, Text, cast, select
+from sqlalchemy import Table, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from core.store import components as components_store
 from core.store import pgcopy
-from core.store.components import Components, parse_component_docs, parse_component_lines
-from core.store.models import PriceMark, Signal, SignalOutcome, Trade
+from core.store.components import Components
+from core.store.models import ComponentName, PriceMark, Signal, SignalOutcome, Trade
 
 SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
 TRADES: Table = Trade.__table__  # type: ignore[assignment]
@@ -109,43 +110,62 @@ async def read_signals(
     """Signals with since <= ts <= until in (ts, event_id) order: (``signals.id``, ``SIGNAL_READ`` columns,
     and their components when asked for, keyed by id: ``Components.ids`` may come in another order)."""
     kinds = {"id": "int", **SIGNAL_READ}
-    comps: Components | None = None
     if is_postgres(session):
         query = f"SELECT id, {', '.join(SIGNAL_READ)} FROM signals WHERE {_WINDOW_PG} ORDER BY ts, event_id"
         data = await pgcopy.copy_out(session, query, bot_id, since_ms, until_ms, fmt="csv")
         columns = await asyncio.to_thread(pgcopy.decode_csv, data, kinds)
-        del data
-        if components:
-            comps = await _components_pg(session, bot_id, since_ms, until_ms)
     else:
-        kinds["components"] = "str"
         stmt = (
-            select(SIGNALS.c.id, *(SIGNALS.c[name] for name in SIGNAL_READ), cast(SIGNALS.c.components, Text))
+            select(SIGNALS.c.id, *(SIGNALS.c[name] for name in SIGNAL_READ))
             .where(_window(SIGNALS, bot_id, since_ms, until_ms))
             .order_by(SIGNALS.c.ts, SIGNALS.c.event_id)
         )
         columns = _transpose((await session.execute(stmt)).all(), kinds)
-        docs = columns.pop("components")
-        if components:
-            comps = parse_component_docs(columns["id"], docs)
     ids = columns.pop("id")
+    comps = await read_components(session, bot_id, since_ms, until_ms) if components else None
     return ids, columns, comps
 
 
-async def _components_pg(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> Components:
-    query = f"SELECT json_build_array(id, components) FROM signals WHERE {_WINDOW_PG} ORDER BY ts, event_id"
-    data = await pgcopy.copy_out(session, query, bot_id, since_ms, until_ms, fmt="text")
-    if b"\\" not in data:
-        return await asyncio.to_thread(parse_component_lines, data)
-    # COPY's text format escapes backslashes (JSON escapes in a component name): read values instead.
-    del data
-    stmt = (
-        select(SIGNALS.c.id, cast(SIGNALS.c.components, Text))
-        .where(_window(SIGNALS, bot_id, since_ms, until_ms))
-        .order_by(SIGNALS.c.ts, SIGNALS.c.event_id)
+async def component_names(session: AsyncSession, bot_id: str) -> dict[int, str]:
+    table: Table = ComponentName.__table__  # type: ignore[assignment]
+    stmt = select(table.c.id, table.c.name).where(table.c.bot_id == bot_id)
+    return dict((await session.execute(stmt)).all())
+
+
+# Every signal's ids and scores padded to the window's widest (-1 and NaN): fixed-width rows that
+# stream into numpy. Signals wider than that (stored after the width was read) are not in the
+# caller's signal read either.
+_COMPONENTS_PG = (
+    "SELECT id, component_ids || array_fill(-1, ARRAY[$4::int4 - cardinality(component_ids)]), "
+    "component_values || array_fill('NaN'::float8, ARRAY[$4::int4 - cardinality(component_ids)]) "
+    f"FROM signals WHERE {_WINDOW_PG} AND cardinality(component_ids) <= $4::int4"
+)
+
+
+async def read_components(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> Components:
+    """Component scores of the signals with since <= ts <= until, keyed by ``signals.id`` (any order)."""
+    if is_postgres(session):
+        widest = select(func.max(func.cardinality(SIGNALS.c.component_ids))).where(
+            _window(SIGNALS, bot_id, since_ms, until_ms)
+        )
+        width = (await session.execute(widest)).scalar_one_or_none()
+        if not width:
+            return components_store.empty()
+        names = await component_names(session, bot_id)
+        types = ("int8", f"int4[{width}]", f"float8[{width}]")
+        args = (bot_id, since_ms, until_ms, width)
+        ids, codes, values = await pgcopy.copy_fixed(session, _COMPONENTS_PG, *args, types=types)
+        return await asyncio.to_thread(components_store.from_padded, ids, codes, values, names)
+    stmt = select(SIGNALS.c.id, cast(SIGNALS.c.component_ids, Text), cast(SIGNALS.c.component_values, Text)).where(
+        _window(SIGNALS, bot_id, since_ms, until_ms)
     )
-    columns = _transpose((await session.execute(stmt)).all(), {"id": "int", "components": "str"})
-    return await asyncio.to_thread(parse_component_docs, columns["id"], columns["components"])
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return components_store.empty()
+    names = await component_names(session, bot_id)
+    signal_ids, id_lists, value_lists = zip(*rows, strict=True)
+    ids = np.array(signal_ids, dtype=np.int64)
+    return components_store.from_json_lists(ids, list(id_lists), list(value_lists), names)
 
 
 async def read_trades(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> pgcopy.Columns:
@@ -170,29 +190,23 @@ OUTCOME_READ: dict[str, str] = {
     "mark_ts": "int",
     "reason": "str",
 }
-# Aggregated into 16 rows of arrays: COPY sends one message per row, and decoding millions of them
-# costs the client far more than the values themselves (the server holds the arrays meanwhile:
-# ~100 MB for 5M outcomes).
 # One row per outcome, every column fixed width (status and reason as codes into STATUSES/REASONS,
-# 0 = a value outside them): decoded while it streams. Aggregating into arrays would spare the
-# client ~0.4 us per row but make the server hold them all (~300 MB for 5M outcomes).
+# 0 = a value outside them): decoded while it streams. One range of the primary key: no join.
 _OUTCOMES_PG = (
-    "SELECT s.id, o.horizon_s, coalesce(array_position($4::text[], o.status::text), 0)::int2, "
+    "SELECT o.signal_id, o.horizon_s, coalesce(array_position($4::text[], o.status::text), 0)::int2, "
     "coalesce(o.ret, 'NaN'::float8), o.mark_ts, "
     "(CASE WHEN o.reason IS NULL THEN 1 ELSE coalesce(array_position($5::text[], o.reason::text) + 1, 0) END)::int2 "
-    "FROM signal_outcomes o JOIN signals s ON s.bot_id = o.bot_id AND s.event_id = o.signal_event_id "
-    "WHERE o.bot_id = $1::text AND s.ts BETWEEN $2::int8 AND $3::int8"
+    "FROM signal_outcomes o WHERE o.bot_id = $1::text AND o.signal_ts BETWEEN $2::int8 AND $3::int8"
 )
 
 
 def outcomes_select(bot_id: str, since_ms: int, until_ms: int) -> Any:
-    """Stored outcomes of the signals with since <= ts <= until, with the signal's id, in (signal ts,
-    signal event_id, horizon_s) order: the order of ``read_signals``."""
+    """Stored outcomes of the signals with since <= ts <= until, in primary-key order (signal ts,
+    signal id, horizon_s): each signal's outcomes together."""
     return (
-        select(SIGNALS.c.id, *(OUTCOMES.c[name] for name in list(OUTCOME_READ)[1:]))
-        .join(SIGNALS, (SIGNALS.c.bot_id == OUTCOMES.c.bot_id) & (SIGNALS.c.event_id == OUTCOMES.c.signal_event_id))
-        .where(OUTCOMES.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
-        .order_by(SIGNALS.c.ts, SIGNALS.c.event_id, OUTCOMES.c.horizon_s)
+        select(*(OUTCOMES.c[name] for name in OUTCOME_READ))
+        .where(OUTCOMES.c.bot_id == bot_id, OUTCOMES.c.signal_ts.between(since_ms, until_ms))
+        .order_by(OUTCOMES.c.signal_ts, OUTCOMES.c.signal_id, OUTCOMES.c.horizon_s)
     )
 
 
@@ -202,9 +216,9 @@ async def read_outcomes(
     """Stored outcomes of the window's signals, columns as ``OUTCOME_READ`` (``signal_id`` = ``signals.id``).
 
     ``apart``: on PostgreSQL, read on a connection of its own (its own snapshot), so the caller may
-    keep using ``session`` meanwhile: the join runs in the server while the caller decodes signals.
-    PostgreSQL hands them in no particular order (a hash join; ordering 5M rows there spills to disk);
-    the caller orders them by its signal rows. SQLite: in ``outcomes_select`` order.
+    keep using ``session`` meanwhile: the scan runs in the server while the caller decodes signals.
+    Each signal's outcomes come together, in the order of the primary key (or of the table, when
+    the planner scans it whole); the caller orders them by its signal rows.
     """
     engine = session.bind
     if not is_postgres(session):
@@ -212,10 +226,10 @@ async def read_outcomes(
     if not (apart and isinstance(engine, AsyncEngine)):
         return await _outcomes_pg(await session.connection(), bot_id, since_ms, until_ms)
     async with engine.connect() as conn:
-        # This transaction only runs the join: no JIT (it compiles for longer than these scans run);
-        # memory for the window's signals to hash without spilling to disk; no parallel workers,
-        # whose interleaved rows would break up each signal's outcomes (the caller's fast path).
-        for setting in ("jit = off", "work_mem = '64MB'", "max_parallel_workers_per_gather = 0"):
+        # This transaction only runs the scan: no JIT (it compiles for longer than the scan runs), no
+        # parallel workers, whose interleaved rows would break up each signal's outcomes (the
+        # caller's fast path).
+        for setting in ("jit = off", "max_parallel_workers_per_gather = 0"):
             await conn.exec_driver_sql(f"SET LOCAL {setting}")
         return await _outcomes_pg(conn, bot_id, since_ms, until_ms)
 

@@ -1,25 +1,19 @@
-"""Signals' component scores, stored as one JSON object per signal, parsed into a wide float matrix.
+"""Signals' component scores, stored as numbers (``signals.component_ids`` / ``component_values``, ids
+into ``component_names``), turned into the wide float matrix the engine reads.
 
-The JSON must be parsed (PostgreSQL's own parser is slower than orjson, and SQLite has no other
-form): one ``orjson.loads`` per few MB of documents, then (row, component, score) triples built by
-C-level iteration (``map``/``chain``/``numpy.fromiter``) and scattered into the matrix by numpy.
-No Python code runs per signal or per score.
+Every path ends in ``matrix``: (row, component id, score) triples scattered by numpy, columns in
+name order, only the components that occur. No Python code runs per signal or per score.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
 
 import numpy as np
 import orjson
 from numpy.typing import NDArray
-
-_PARSE_CHUNK = 4 << 20  # bytes of component JSON per orjson call: few dicts alive at once, memory reused
 
 
 @dataclass(frozen=True)
@@ -31,75 +25,46 @@ class Components:
     matrix: NDArray[np.float64]
 
 
-class _ComponentParser:
-    """Accumulates (row, component code, value) triples chunk by chunk; one ``orjson.loads`` per chunk."""
-
-    def __init__(self) -> None:
-        self.code_of: dict[str, int] = {}
-        self.ids: list[NDArray[np.int64]] = []
-        self.rows: list[NDArray[np.int64]] = []
-        self.codes: list[NDArray[np.int64]] = []
-        self.values: list[NDArray[np.float64]] = []
-        self.n = 0
-
-    def add(self, ids: NDArray[np.int64], objects: list[dict[str, float]]) -> None:
-        """``objects[i]``: {component: score} of the signal with id ``ids[i]``."""
-        counts = np.fromiter(map(len, objects), dtype=np.int64, count=len(objects))
-        total = int(counts.sum())
-        for name in set(chain.from_iterable(objects)) - self.code_of.keys():
-            self.code_of[name] = len(self.code_of)
-        self.ids.append(ids)
-        self.rows.append(np.repeat(np.arange(self.n, self.n + len(objects), dtype=np.int64), counts))
-        keys = chain.from_iterable(objects)
-        self.codes.append(np.fromiter(map(self.code_of.__getitem__, keys), dtype=np.int64, count=total))
-        scores = chain.from_iterable(map(dict.values, objects))
-        self.values.append(np.fromiter(scores, dtype=np.float64, count=total))
-        self.n += len(objects)
-
-    def result(self) -> Components:
-        names = sorted(self.code_of)
-        column = np.zeros(len(names), dtype=np.int64)
-        column[[self.code_of[name] for name in names]] = np.arange(len(names))
-        matrix = np.full((self.n, len(names)), np.nan, dtype=np.float64)
-        for rows, codes, values in zip(self.rows, self.codes, self.values, strict=True):
-            matrix[rows, column[codes]] = values
-        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int64)
-        return Components(ids, names, matrix)
+def empty() -> Components:
+    return Components(np.zeros(0, dtype=np.int64), [], np.zeros((0, 0), dtype=np.float64))
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: parsing makes millions of dicts and floats that die young,
-    and the collections they trigger scan every survivor again (~25% of the parse time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def matrix(
+    ids: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    codes: NDArray[np.int64],
+    values: NDArray[np.float64],
+    names: Mapping[int, str],
+) -> Components:
+    """Signals ``ids`` and their scores as triples (``rows[k]``: index into ``ids``, ``codes[k]``: the
+    ``component_names.id``, ``values[k]``: the score) -> ``Components``, columns sorted by name."""
+    used = np.unique(codes)
+    used_names = [names[int(code)] for code in used]
+    by_name = sorted(range(used.size), key=used_names.__getitem__)
+    column = np.empty(used.size, dtype=np.int64)
+    column[by_name] = np.arange(used.size)
+    out = np.full((ids.size, used.size), np.nan, dtype=np.float64)
+    out[rows, column[np.searchsorted(used, codes)]] = values
+    return Components(ids, [used_names[i] for i in by_name], out)
 
 
-@_no_gc()
-def parse_component_lines(data: bytes | bytearray) -> Components:
-    """Lines of ``[id, {component: score}]`` (COPY text output without escapes) -> ``Components``."""
-    parser = _ComponentParser()
-    start, size = 0, len(data)
-    while start < size:
-        end = data.find(b"\n", min(start + _PARSE_CHUNK, size - 1))
-        end = size - 1 if end < 0 else end
-        pairs = orjson.loads(b"[" + bytes(data[start:end]).replace(b"\n", b",") + b"]")
-        ids = np.fromiter(map(itemgetter(0), pairs), dtype=np.int64, count=len(pairs))
-        parser.add(ids, list(map(itemgetter(1), pairs)))
-        start = end + 1
-    return parser.result()
+def from_padded(
+    ids: NDArray[np.int64], codes: NDArray[np.int32], values: NDArray[np.float64], names: Mapping[int, str]
+) -> Components:
+    """Per signal ``ids[i]``, its ids and scores padded to one width (``codes[i, k] < 0`` is padding)."""
+    rows, slots = np.nonzero(codes >= 0)
+    return matrix(ids, rows.astype(np.int64), codes[rows, slots].astype(np.int64), values[rows, slots], names)
 
 
-@_no_gc()
-def parse_component_docs(ids: NDArray[np.int64], docs: NDArray[np.object_]) -> Components:
-    """``docs[i]``: the JSON object (text) of the signal with id ``ids[i]`` -> ``Components``."""
-    parser = _ComponentParser()
-    step = 100_000
-    for lo in range(0, len(docs), step):
-        parser.add(ids[lo : lo + step], orjson.loads("[" + ",".join(docs[lo : lo + step].tolist()) + "]"))
-    return parser.result()
+def from_json_lists(
+    ids: NDArray[np.int64], id_lists: list[str], value_lists: list[str], names: Mapping[int, str]
+) -> Components:
+    """Per signal ``ids[i]``, the JSON text of its id list and of its score list (SQLite)."""
+    per_row = orjson.loads("[" + ",".join(id_lists) + "]")
+    counts = np.fromiter(map(len, per_row), dtype=np.int64, count=len(per_row))
+    total = int(counts.sum())
+    codes = np.fromiter(chain.from_iterable(per_row), dtype=np.int64, count=total)
+    del per_row
+    scores = np.fromiter(chain.from_iterable(orjson.loads("[" + ",".join(value_lists) + "]")), np.float64, total)
+    rows = np.repeat(np.arange(ids.size, dtype=np.int64), counts)
+    return matrix(ids, rows, codes, scores, names)

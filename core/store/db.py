@@ -94,8 +94,9 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         )
 
 
-async def upgrade(url: str) -> None:
-    """``alembic upgrade head`` on ``url`` (async engines run the sync migration in a greenlet)."""
+async def upgrade(url: str, revision: str = "head", *, down: bool = False) -> None:
+    """``alembic upgrade head`` on ``url`` (async engines run the sync migration in a greenlet); or
+    ``alembic upgrade/downgrade revision``."""
     from alembic import command
 
     engine = make_engine(url)
@@ -105,7 +106,7 @@ async def upgrade(url: str) -> None:
             def _run(sync_conn: Connection) -> None:
                 cfg = alembic_config(url)
                 cfg.attributes["connection"] = sync_conn
-                command.upgrade(cfg, "head")
+                (command.downgrade if down else command.upgrade)(cfg, revision)
 
             await conn.run_sync(_run)
     finally:

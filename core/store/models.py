@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -17,6 +18,9 @@ NAMING_CONVENTION = {
 
 # BIGINT autoincrement ids must be INTEGER on SQLite to alias the rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Numeric arrays: native on PostgreSQL (read back by binary COPY), a JSON list on SQLite.
+IntArray = ARRAY(Integer()).with_variant(JSON(), "sqlite")
+FloatArray = ARRAY(Float()).with_variant(JSON(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -57,7 +61,10 @@ class Signal(Base):
     direction: Mapped[str] = mapped_column(String(5))
     price: Mapped[float] = mapped_column(Float)
     conviction: Mapped[float] = mapped_column(Float)
-    components: Mapped[dict[str, Any]]
+    # The components object, stored numerically: ``component_ids[k]`` names (``component_names.id``) the
+    # score ``component_values[k]``. A cycle reads a million signals' scores as numbers, not JSON to parse.
+    component_ids: Mapped[list[int]] = mapped_column(IntArray)
+    component_values: Mapped[list[float]] = mapped_column(FloatArray)
     decision: Mapped[str] = mapped_column(String(8))
     blocked_by: Mapped[str | None] = mapped_column(String(128))
     strategy: Mapped[str | None] = mapped_column(String(128))
@@ -68,6 +75,18 @@ class Signal(Base):
         Index("uq_signals_bot_event", "bot_id", "event_id", unique=True),
         Index("ix_signals_bot_ts", "bot_id", "ts"),
     )
+
+
+class ComponentName(Base):
+    """A component name a bot has sent, numbered once for all its signals (``signals.component_ids``)."""
+
+    __tablename__ = "component_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("uq_component_names_bot_name", "bot_id", "name", unique=True),)
 
 
 class Trade(Base):
@@ -112,10 +131,17 @@ class PriceMark(Base):
 
 
 class SignalOutcome(Base):
+    """One decided (signal, horizon) pair. Keyed by ``signals.id`` with the signal's ``ts`` beside it, so a
+    cycle reads its window's outcomes by one range of the primary key (no join to ``signals``) and a
+    write is one integer-keyed index entry per row. No foreign keys: the rows are written millions at a
+    time by the resolver, which only writes pairs of signals it has just read, and a per-row key check
+    was most of the insert's cost; bots and signals are never deleted."""
+
     __tablename__ = "signal_outcomes"
 
-    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
-    signal_event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    signal_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    signal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     horizon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(8))  # "resolved" | "gap"
     ret: Mapped[float | None] = mapped_column(Float)

@@ -1,22 +1,28 @@
 """Storing decided outcomes: one columnar batch per resolution or cycle, pairs already stored skipped.
 
-PostgreSQL: ``INSERT ... SELECT FROM ROWS FROM (unnest(...))`` per 250k rows with one parameter per
-column, serialized in C (numbers as array literals, ids as one JSON array, status and reason as codes);
-SQLite: ``executemany`` of row tuples. The server's cost per row (the bot foreign-key check, the
-primary-key index, WAL) is most of the time; nothing runs per outcome in Python.
+PostgreSQL: one binary ``COPY`` straight into ``signal_outcomes``, built by numpy (rows grouped by
+their status and reason, so every group is one fixed-width record array; no Python code per
+outcome). Writers of one bot take a transaction-scoped advisory lock first, so the only pairs a batch
+can meet already stored are those another writer stored between this writer's read and its lock
+(a resolution job and a cycle racing): the COPY then fails on the primary key, is rolled back to
+its savepoint, and the batch goes through a temporary table and ``INSERT ... WHERE NOT EXISTS``.
+``ON CONFLICT DO NOTHING`` would have been one path, but it costs the server twice a plain insert
+per row. SQLite: ``executemany`` with ``ON CONFLICT DO NOTHING`` (one writer at a time anyway).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 from numpy.typing import NDArray
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.store import pgcopy
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,8 @@ class OutcomeBatch:
     """Outcomes to store for one bot, as columns (``ret`` NaN = NULL, ``reason`` None = NULL)."""
 
     bot_id: str
-    signal_event_id: NDArray[np.object_]
+    signal_ts: NDArray[np.int64]
+    signal_id: NDArray[np.int64]
     horizon_s: NDArray[np.int64]
     status: NDArray[np.object_]
     ret: NDArray[np.float64]
@@ -35,28 +42,46 @@ class OutcomeBatch:
         return int(self.horizon_s.size)
 
 
-_INSERT_CHUNK = 250_000
-_OUTCOME_INSERT_PG = text(
-    "INSERT INTO signal_outcomes (bot_id, signal_event_id, horizon_s, status, ret, mark_ts, reason) "
-    "SELECT CAST(:bot_id AS text), u.sid, u.h, (CAST(:statuses AS text[]))[u.st], u.ret, u.mk, "
-    "(CAST(:reasons AS text[]))[u.rs] "
-    "FROM ROWS FROM (json_array_elements_text(CAST(:sid AS json)), unnest(CAST(CAST(:h AS text) AS int4[])), "
-    "unnest(CAST(CAST(:st AS text) AS int4[])), unnest(CAST(CAST(:ret AS text) AS float8[])), "
-    "unnest(CAST(CAST(:mk AS text) AS int8[])), unnest(CAST(CAST(:rs AS text) AS int4[]))) "
-    "AS u(sid, h, st, ret, mk, rs) "
-    "ON CONFLICT (bot_id, signal_event_id, horizon_s) DO NOTHING"
-)
+COLUMNS = ("bot_id", "signal_ts", "signal_id", "horizon_s", "status", "ret", "mark_ts", "reason")
+_KEY = "bot_id, signal_ts, signal_id, horizon_s"
 
 
-def _pg_array(values: NDArray[Any]) -> str:
-    """A numeric array as a PostgreSQL array literal; NaN becomes NULL (orjson writes it as null)."""
-    return "{" + orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1] + "}"
+def lock_key(bot_id: str) -> int:
+    """The advisory lock (a signed 64-bit key) that serializes one bot's outcome writers."""
+    digest = hashlib.blake2b(f"signal_outcomes:{bot_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def _codes(values: NDArray[np.object_]) -> tuple[NDArray[np.int64], list[str]]:
-    """1-based codes into the returned table, 0 for None (an out-of-range subscript is NULL in SQL)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64) + 1, [str(u) for u in uniques]
+def copy_data(batch: OutcomeBatch) -> bytes:
+    """The batch as one binary COPY stream of ``COLUMNS``: per (status, reason, ret is NULL) group, one
+    ``pgcopy.fixed_rows`` block (text fields are the same in every row of a group)."""
+    gone = np.isnan(batch.ret)
+    status, statuses = pd.factorize(batch.status)
+    reason, reasons = pd.factorize(batch.reason, use_na_sentinel=True)
+    group = (status.astype(np.int64) * (len(reasons) + 1) + (reason + 1)) * 2 + gone
+    parts = [pgcopy.COPY_HEADER]
+    bot = batch.bot_id.encode()
+    for g in np.unique(group):
+        at = np.flatnonzero(group == g)
+        first = int(at[0])
+        text_reason = batch.reason[first]
+        parts.append(
+            pgcopy.fixed_rows(
+                at.size,
+                [
+                    ("const", bot),
+                    ("int8", batch.signal_ts[at]),
+                    ("int8", batch.signal_id[at]),
+                    ("int4", batch.horizon_s[at]),
+                    ("const", str(statuses[status[first]]).encode()),
+                    ("null", None) if gone[first] else ("float8", batch.ret[at]),
+                    ("int8", batch.mark_ts[at]),
+                    ("null", None) if text_reason is None else ("const", str(text_reason).encode()),
+                ],
+            )
+        )
+    parts.append(pgcopy.COPY_TRAILER)
+    return b"".join(parts)
 
 
 async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
@@ -64,55 +89,49 @@ async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
     if len(batch) == 0:
         return 0
     if session.get_bind().dialect.name != "postgresql":
-        ret = batch.ret.astype(object)
-        ret[np.isnan(batch.ret)] = None
-        rows = zip(
-            [batch.bot_id] * len(batch),
-            batch.signal_event_id.tolist(),
-            batch.horizon_s.tolist(),
-            batch.status.tolist(),
-            ret.tolist(),
-            batch.mark_ts.tolist(),
-            batch.reason.tolist(),
-            strict=True,
-        )
-        conn = await session.connection()
-        result = await conn.exec_driver_sql(
-            "INSERT INTO signal_outcomes (bot_id, signal_event_id, horizon_s, status, ret, mark_ts, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bot_id, signal_event_id, horizon_s) DO NOTHING",
-            list(rows),
-        )
-        return int(result.rowcount)
-    status, statuses = _codes(batch.status)
-    reason, reasons = _codes(batch.reason)
-    stored = 0
-    for lo in range(0, len(batch), _INSERT_CHUNK):
-        part = slice(lo, lo + _INSERT_CHUNK)
-        params = {
-            "bot_id": batch.bot_id,
-            "statuses": statuses,
-            "reasons": reasons,
-            "sid": orjson.dumps(batch.signal_event_id[part].tolist()).decode(),
-            "h": _pg_array(batch.horizon_s[part]),
-            "st": _pg_array(status[part]),
-            "ret": _pg_array(batch.ret[part]),
-            "mk": _pg_array(batch.mark_ts[part]),
-            "rs": _pg_array(reason[part]),
-        }
-        inserted = await session.execute(_OUTCOME_INSERT_PG, params)
-        stored += int(getattr(inserted, "rowcount", 0))
-    if stored >= _ANALYZE_AFTER:
-        await _analyze_if_grown(session, stored)
+        return await _insert_sqlite(session, batch)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(batch.bot_id)})
+    data = copy_data(batch)
+    try:
+        async with session.begin_nested():
+            await pgcopy.copy_in(session, "signal_outcomes", COLUMNS, data)
+        stored = len(batch)
+    except sa_exc.IntegrityError:  # some pairs were stored since this writer read: skip them
+        stored = await _insert_new_only(session, data)
     return stored
 
 
-_ANALYZE_AFTER = 10_000
+async def _insert_new_only(session: AsyncSession, data: bytes) -> int:
+    await session.execute(text("CREATE TEMPORARY TABLE outcome_batch (LIKE signal_outcomes) ON COMMIT DROP"))
+    await pgcopy.copy_in(session, "outcome_batch", COLUMNS, data)
+    inserted = await session.execute(
+        text(
+            f"INSERT INTO signal_outcomes SELECT DISTINCT ON ({_KEY}) * FROM outcome_batch AS b "
+            "WHERE NOT EXISTS (SELECT 1 FROM signal_outcomes AS o WHERE o.bot_id = b.bot_id "
+            "AND o.signal_ts = b.signal_ts AND o.signal_id = b.signal_id AND o.horizon_s = b.horizon_s)"
+        )
+    )
+    await session.execute(text("DROP TABLE outcome_batch"))
+    return int(getattr(inserted, "rowcount", 0))
 
 
-async def _analyze_if_grown(session: AsyncSession, added: int) -> None:
-    """ANALYZE the outcomes table when a batch grew it by more than a fifth. Until autovacuum catches up
-    (a minute or more), the planner would think the table still small and join the next cycle's read
-    with one index probe per outcome, ~10x slower than the hash join its statistics then choose."""
-    estimate = await session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'signal_outcomes'::regclass"))
-    if added > 0.2 * max(float(estimate.scalar_one()), 0.0):
-        await session.execute(text("ANALYZE signal_outcomes"))
+async def _insert_sqlite(session: AsyncSession, batch: OutcomeBatch) -> int:
+    ret = batch.ret.astype(object)
+    ret[np.isnan(batch.ret)] = None
+    columns = (
+        batch.signal_ts.tolist(),
+        batch.signal_id.tolist(),
+        batch.horizon_s.tolist(),
+        batch.status.tolist(),
+        ret.tolist(),
+        batch.mark_ts.tolist(),
+        batch.reason.tolist(),
+    )
+    rows = [(batch.bot_id, *row) for row in zip(*columns, strict=True)]
+    conn = await session.connection()
+    result = await conn.exec_driver_sql(
+        f"INSERT INTO signal_outcomes ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT ({_KEY}) DO NOTHING",
+        rows,
+    )
+    return int(result.rowcount)

@@ -65,6 +65,8 @@ def translated(statement: str, exc: Exception) -> sa_exc.DBAPIError:
     code = str(getattr(exc, "sqlstate", "") or "")
     if code[:2] in {"08", "53", "57", "58"} or code in {"40001", "40P01"}:
         return sa_exc.OperationalError(statement, None, exc, connection_invalidated=code[:2] in {"08", "57"})
+    if code[:2] == "23":
+        return sa_exc.IntegrityError(statement, None, exc)
     return sa_exc.DatabaseError(statement, None, exc)
 
 
@@ -74,15 +76,32 @@ _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8"}
 _DECODE_EVERY = 4 << 20  # bytes of rows decoded at a time while the COPY streams in
 
 
+_ARRAY_HEADER = [("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4")]
+
+
+def _field(kind: str) -> tuple[Any, int, int]:
+    """A column kind -> (its value's numpy dtype, the field's byte length, its array width or 0).
+    ``int8``, ``float8``...; ``float8[M]``: a one-dimensional array of exactly M elements, no NULLs."""
+    if not kind.endswith("]"):
+        return _FIXED[kind], np.dtype(_FIXED[kind]).itemsize, 0
+    element, width = kind[:-1].split("[")
+    count = int(width)
+    item = np.dtype([("l", ">i4"), ("v", _FIXED[element])])
+    dtype = np.dtype([*_ARRAY_HEADER, ("items", item, (count,))])
+    return dtype, dtype.itemsize, count
+
+
 class _FixedRows:
     """Decodes a binary COPY stream of never-NULL fixed-width columns as it arrives: every row has the
     same layout (field count, then length and value per field), so each block of rows is one
-    ``numpy.frombuffer``; only a few MB of raw bytes are held at a time."""
+    ``numpy.frombuffer``; only a few MB of raw bytes are held at a time. A ``kind[M]`` column (an
+    array of exactly M elements) comes out as an (n, M) array."""
 
     def __init__(self, types: Sequence[str]) -> None:
-        fields: list[tuple[str, str]] = [("n", ">i2")]
-        for i, kind in enumerate(types):
-            fields += [(f"l{i}", ">i4"), (f"v{i}", _FIXED[kind])]
+        fields: list[tuple[str, Any]] = [("n", ">i2")]
+        self.fields = [_field(kind) for kind in types]
+        for i, (dtype, _, _) in enumerate(self.fields):
+            fields += [(f"l{i}", ">i4"), (f"v{i}", dtype)]
         self.types = list(types)
         self.dtype = np.dtype(fields)
         self.pending = bytearray()
@@ -101,32 +120,45 @@ class _FixedRows:
 
     def _decode(self) -> None:
         count = len(self.pending) // self.dtype.itemsize
+        for part, values in zip(self.parts, self._values(count), strict=True):
+            part.append(values)
+        del self.pending[: count * self.dtype.itemsize]  # no view of the buffer is left to block this
+
+    def _values(self, count: int) -> list[NDArray[Any]]:
+        """The first ``count`` rows of the buffer, decoded (copies in native byte order)."""
         rows = np.frombuffer(self.pending, dtype=self.dtype, count=count)
         bad = rows["n"] != len(self.types)
-        for i, kind in enumerate(self.types):
-            bad |= rows[f"l{i}"] != np.dtype(_FIXED[kind]).itemsize
-            self.parts[i].append(rows[f"v{i}"].astype(_FIXED[kind].replace(">", "=")))
+        out = []
+        for i, (_, size, width) in enumerate(self.fields):
+            bad |= rows[f"l{i}"] != size
+            value = rows[f"v{i}"]
+            if width:
+                bad |= (value["ndim"] != 1) | (value["flags"] != 0) | (value["dim"] != width)
+                items = value["items"]
+                bad |= (items["l"] != items.dtype["v"].itemsize).any(axis=1)
+                value = items["v"]
+            out.append(value.astype(value.dtype.newbyteorder("=")))
         if bool(bad.any()):
             raise ValueError("binary COPY rows are not fixed width (a NULL?)")
-        del rows
-        del self.pending[: count * self.dtype.itemsize]
+        return out
 
     def columns(self) -> list[NDArray[Any]]:
         self._decode()
         if bytes(self.pending) != b"\xff\xff":
             raise ValueError("binary COPY stream ends mid-row")
-        return [
-            np.concatenate(parts) if parts else np.zeros(0, dtype=_FIXED[kind].replace(">", "="))
-            for parts, kind in zip(self.parts, self.types, strict=True)
-        ]
+        out = []
+        for parts, kind, (_, _, width) in zip(self.parts, self.types, self.fields, strict=True):
+            element = np.dtype(_FIXED[kind.split("[")[0]]).newbyteorder("=")
+            out.append(np.concatenate(parts) if parts else np.zeros((0, width) if width else 0, dtype=element))
+        return out
 
 
 async def copy_fixed(
     conn: AsyncSession | AsyncConnection, query: str, *args: Any, types: Sequence[str]
 ) -> list[NDArray[Any]]:
     """``COPY (query) TO STDOUT (FORMAT binary)`` of never-NULL fixed-width columns (``types``: int2, int4,
-    int8, float8) -> one array per column, decoded while the rows stream in (no aggregate on the server,
-    no full copy of the raw bytes here)."""
+    int8, float8, or ``kind[M]`` for arrays of exactly M elements) -> one array per column ((n, M) for
+    arrays), decoded while the rows stream in (no aggregate on the server, no full copy of the raw bytes)."""
     rows = _FixedRows(types)
 
     async def sink(chunk: bytes) -> None:
@@ -134,6 +166,48 @@ async def copy_fixed(
 
     await _copy(conn, query, args, sink, "binary")
     return rows.columns()
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+COPY_HEADER = _SIGNATURE + b"\x00" * 8  # no flags, no header extension
+COPY_TRAILER = b"\xff\xff"
+
+
+def fixed_rows(n: int, fields: Sequence[tuple[str, Any]]) -> bytes:
+    """``n`` binary COPY rows (no header, no trailer) whose every field has one width: ``("int8" | "int4"
+    | "float8", array of n)``, ``("const", bytes)`` (the same text in every row) or ``("null", None)``.
+    One numpy record array: no Python code per row. Rows of different layouts may be concatenated."""
+    layout: list[tuple[str, Any]] = [("n", ">i2")]
+    values: dict[str, Any] = {"n": len(fields)}
+    for i, (kind, value) in enumerate(fields):
+        layout.append((f"l{i}", ">i4"))
+        if kind == "null":
+            values[f"l{i}"] = -1
+            continue
+        if kind == "const":
+            layout.append((f"v{i}", f"S{len(value)}"))
+            values[f"l{i}"], values[f"v{i}"] = len(value), value
+        else:
+            layout.append((f"v{i}", _FIXED[kind]))
+            values[f"l{i}"], values[f"v{i}"] = np.dtype(_FIXED[kind]).itemsize, value
+    rows = np.empty(n, dtype=np.dtype(layout))
+    for name, value in values.items():
+        rows[name] = value
+    return rows.tobytes()
+
+
+async def copy_in(conn: AsyncSession | AsyncConnection, table: str, columns: Sequence[str], data: bytes) -> None:
+    """``COPY table (columns) FROM STDIN (FORMAT binary)`` of ``data`` (header, rows, trailer), in the
+    session's transaction."""
+    connection = await driver(conn)
+    statement = f"COPY {table} FROM STDIN"
+    try:
+        await connection.copy_to_table(table, source=io.BytesIO(data), columns=list(columns), format="binary")
+    except asyncpg.PostgresError as exc:
+        raise translated(statement, exc) from exc
+    except asyncpg.InterfaceError as exc:
+        raise sa_exc.InterfaceError(statement, None, exc, connection_invalidated=True) from exc
 
 
 def binary_arrays(data: bytes | bytearray, types: Sequence[str]) -> tuple[list[NDArray[Any]], NDArray[np.int64]]:

@@ -17,6 +17,7 @@ from core.store.models import (
     ApiKey,
     AuditEntry,
     Bot,
+    ComponentName,
     Cycle,
     ParamVersion,
     PriceMark,
@@ -113,6 +114,50 @@ async def insert_ignoring_duplicates(
     conn = await session.connection()
     result = await conn.execute(stmt, list(rows))
     return len(result.all())
+
+
+async def component_ids(session: AsyncSession, bot_id: str, names: set[str]) -> dict[str, int]:
+    """The bot's id of every name in ``names``, numbering the new ones (``component_names``).
+
+    Concurrent batches may bring the same new name: ``ON CONFLICT DO NOTHING`` waits for the other
+    transaction and skips, and the second read (a fresh snapshot) then sees its row.
+    """
+    table: Table = ComponentName.__table__  # type: ignore[assignment]
+
+    async def read(chosen: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for lo in range(0, len(chosen), _NAMES_PER_STATEMENT):
+            part = chosen[lo : lo + _NAMES_PER_STATEMENT]
+            stmt = select(table.c.name, table.c.id).where(table.c.bot_id == bot_id, table.c.name.in_(part))
+            out.update((await session.execute(stmt)).all())
+        return out
+
+    known = await read(sorted(names))
+    missing = sorted(names - known.keys())
+    for lo in range(0, len(missing), _NAMES_PER_STATEMENT):
+        rows = [{"bot_id": bot_id, "name": name} for name in missing[lo : lo + _NAMES_PER_STATEMENT]]
+        await session.execute(
+            _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=["bot_id", "name"])
+        )
+    if missing:
+        known.update(await read(missing))
+    return known
+
+
+_NAMES_PER_STATEMENT = 500  # bound parameters per statement stay far below SQLite's limit
+
+
+async def insert_signals(session: AsyncSession, bot_id: str, rows: list[dict[str, Any]]) -> int:
+    """Bulk insert signal rows (ignoring duplicates, as ``insert_ignoring_duplicates``), each row's
+    ``components`` object stored as ``component_ids`` + ``component_values``. Rows are changed in place."""
+    if not rows:
+        return 0
+    ids = await component_ids(session, bot_id, set().union(*(row["components"] for row in rows)))
+    for row in rows:
+        components = row.pop("components")
+        row["component_ids"] = list(map(ids.__getitem__, components))
+        row["component_values"] = list(components.values())
+    return await insert_ignoring_duplicates(session, SIGNALS, rows, ("bot_id", "event_id"))
 
 
 SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
@@ -326,12 +371,12 @@ OUTCOME_READ = ("signal_event_id", "horizon_s", "status", "ret", "mark_ts", "rea
 
 
 async def outcome_rows(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> list[tuple[Any, ...]]:
-    """Stored outcomes of the signals with since <= ts <= until, columns as ``OUTCOME_READ``, in
-    (signal ts, signal event_id, horizon_s) order: the order of the signals' own reads."""
+    """Stored outcomes of the signals with since <= ts <= until, columns as ``OUTCOME_READ`` (the signal
+    named by its event id), in (signal ts, signal event_id, horizon_s) order: for reading, not for cycles."""
     stmt = (
-        select(*(OUTCOMES.c[name] for name in OUTCOME_READ))
-        .join(SIGNALS, (SIGNALS.c.bot_id == OUTCOMES.c.bot_id) & (SIGNALS.c.event_id == OUTCOMES.c.signal_event_id))
-        .where(OUTCOMES.c.bot_id == bot_id, SIGNALS.c.ts.between(since_ms, until_ms))
+        select(SIGNALS.c.event_id, *(OUTCOMES.c[name] for name in OUTCOME_READ[1:]))
+        .join(SIGNALS, SIGNALS.c.id == OUTCOMES.c.signal_id)
+        .where(OUTCOMES.c.bot_id == bot_id, OUTCOMES.c.signal_ts.between(since_ms, until_ms))
         .order_by(SIGNALS.c.ts, SIGNALS.c.event_id, OUTCOMES.c.horizon_s)
     )
     return [tuple(row) for row in (await session.execute(stmt)).all()]

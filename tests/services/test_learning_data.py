@@ -5,6 +5,7 @@ outcome write skips pairs already stored."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -12,15 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
+from sqlalchemy import select
 
 from core.learn.frames import SIGNAL_COLUMNS, TRADE_COLUMNS, CycleInputs
 from core.learn.outcomes import resolve_outcomes, symbols_without_marks
 from core.services import bots, ingest, learning_data, resolve
 from core.services.context import ServiceContext
 from core.services.learning_data import Window
-from core.store import pgcopy, repos
+from core.store import bulk, pgcopy, repos
 from core.store.components import Components
+from core.store.models import Signal
 from core.store.outcome_store import OutcomeBatch
 from tests.builders import T0, price, signal, trade
 from tests.workers.scenario import ADMIN_P
@@ -102,7 +104,7 @@ async def _bot(ctx: ServiceContext, events: list[dict[str, Any]]) -> Window:
 
 async def _load(ctx: ServiceContext, window: Window) -> CycleInputs:
     async with ctx.sessions() as session:
-        return await learning_data.load_cycle_inputs(session, "alpha", window, HORIZONS)
+        return (await learning_data.load_cycle_inputs(session, "alpha", window, HORIZONS)).inputs
 
 
 @pytest.mark.parametrize("escaped_key", [False, True])
@@ -177,15 +179,26 @@ async def test_the_resolution_job_reads_the_same_way(ctx: ServiceContext) -> Non
     assert first.stored == 2 * len(AWKWARD) * 2 and (again.stored, again.pending) == (0, 0)
     async with ctx.sessions() as session:
         loaded = await learning_data.load_resolution_inputs(session, "alpha", window)  # horizons from config
-    assert len(loaded.outcomes) == first.stored and len(loaded.prices) == 1  # nothing pending
-    assert np.array_equal(loaded.outcome_rows, np.repeat(np.arange(len(loaded.signals)), 2))
+    inputs = loaded.inputs
+    assert len(inputs.outcomes) == first.stored and len(inputs.prices) == 1  # nothing pending
+    assert np.array_equal(loaded.outcome_rows, np.repeat(np.arange(len(inputs.signals)), 2))
+    assert len(loaded.signal_ids) == len(inputs.signals) and len(set(loaded.signal_ids.tolist())) == len(inputs.signals)
 
 
-def _batch(ids: list[str], horizon: int = 60) -> OutcomeBatch:
-    n = len(ids)
+async def _keys(ctx: ServiceContext, event_ids: list[str]) -> list[tuple[int, int]]:
+    """(signals.id, ts) of the bot's signals ``event_ids``, in that order."""
+    async with ctx.sessions() as session:
+        stmt = select(Signal.event_id, Signal.id, Signal.ts).where(Signal.bot_id == "alpha")
+        found = {e: (i, t) for e, i, t in (await session.execute(stmt)).all()}
+    return [found[e] for e in event_ids]
+
+
+def _batch(keys: list[tuple[int, int]], horizon: int = 60) -> OutcomeBatch:
+    n = len(keys)
     return OutcomeBatch(
         bot_id="alpha",
-        signal_event_id=np.array(ids, dtype=object),
+        signal_ts=np.array([t for _, t in keys], dtype=np.int64),
+        signal_id=np.array([i for i, _ in keys], dtype=np.int64),
         horizon_s=np.full(n, horizon, dtype=np.int64),
         status=np.array(["gap" if i % 2 else "resolved" for i in range(n)], dtype=object),
         ret=np.array([math.nan if i % 2 else i / 3 for i in range(n)], dtype=np.float64),
@@ -197,11 +210,12 @@ def _batch(ids: list[str], horizon: int = 60) -> OutcomeBatch:
 async def test_outcome_write_skips_pairs_already_stored(ctx: ServiceContext) -> None:
     ids = [e["event_id"] for e in _signals(escaped_key=False)][:4]
     window = await _bot(ctx, _signals(escaped_key=False))
+    keys = await _keys(ctx, ids)
     async with ctx.sessions.begin() as session:
-        assert await repos.insert_outcomes(session, _batch(ids[:3])) == 3
+        assert await repos.insert_outcomes(session, _batch(keys[:3])) == 3
     async with ctx.sessions.begin() as session:
-        assert await repos.insert_outcomes(session, _batch(ids)) == 1  # only ids[3] is new
-        assert await repos.insert_outcomes(session, _batch(ids, horizon=300)) == 4
+        assert await repos.insert_outcomes(session, _batch(keys)) == 1  # only ids[3] is new
+        assert await repos.insert_outcomes(session, _batch(keys, horizon=300)) == 4
         assert await repos.insert_outcomes(session, _batch([])) == 0
     async with ctx.sessions() as session:
         rows = await repos.outcome_rows(session, "alpha", window.since_ms, window.until_ms)
@@ -210,15 +224,42 @@ async def test_outcome_write_skips_pairs_already_stored(ctx: ServiceContext) -> 
     assert rows[4][3] == pytest.approx(2 / 3) and rows[4][3] == 2 / 3
 
 
-async def test_a_big_outcome_batch_refreshes_the_planner_statistics(ctx: ServiceContext) -> None:
+async def test_concurrent_writers_of_overlapping_outcomes_store_each_pair_once(ctx: ServiceContext) -> None:
     await bots.create_bot(ctx, ADMIN_P, "alpha", None, CONFIG)
-    ids = [f"s{i}" for i in range(12_000)]
+    keys = [(i, T0 + i) for i in range(3_000)]
+    first, second = _batch(keys[:2_000]), _batch(keys[1_000:])  # 1,000 pairs in both
+
+    async def write(batch: OutcomeBatch) -> int:
+        async with ctx.sessions.begin() as session:
+            n = await repos.insert_outcomes(session, batch)
+            await asyncio.sleep(0.2)  # hold the transaction open: the other writer runs meanwhile
+            return n
+
+    counts = await asyncio.gather(write(first), write(second))
+    assert sum(counts) == len(keys) and sorted(counts) == [1_000, 2_000]
+    async with ctx.sessions() as session:
+        stored = await bulk.read_outcomes(session, "alpha", T0, T0 + len(keys))
+    assert sorted(stored["signal_id"].tolist()) == [i for i, _ in keys]
+
+
+async def test_a_big_batch_of_mixed_outcomes_is_stored_whole_and_read_back_exactly(ctx: ServiceContext) -> None:
+    await bots.create_bot(ctx, ADMIN_P, "alpha", None, CONFIG)
+    keys = [(i, T0 + i) for i in range(12_000)]
+    batch = _batch(keys)
+    reason = batch.reason.copy()
+    reason[::3] = "missing_mark"  # three kinds of row: resolved, gap/no_marks, gap/missing_mark
+    batch = OutcomeBatch(**{**batch.__dict__, "reason": reason, "status": np.where(reason == None, "resolved", "gap")})  # noqa: E711
+    batch.ret[reason != None] = math.nan  # noqa: E711
     async with ctx.sessions.begin() as session:
-        assert await repos.insert_outcomes(session, _batch(ids)) == len(ids)
-    if ctx.settings.database_url.startswith("postgresql"):
-        async with ctx.engine.connect() as conn:
-            estimate = await conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'signal_outcomes'"))
-            assert estimate.scalar_one() == len(ids)
+        assert await repos.insert_outcomes(session, batch) == len(keys)
+    async with ctx.sessions() as session:
+        stored = await bulk.read_outcomes(session, "alpha", T0, T0 + len(keys))
+    order = np.argsort(stored["signal_id"])
+    assert np.array_equal(stored["signal_id"][order], batch.signal_id)
+    assert stored["status"][order].tolist() == batch.status.tolist()
+    assert stored["reason"][order].tolist() == batch.reason.tolist()
+    np.testing.assert_array_equal(stored["ret"][order], batch.ret)  # NaN where NULL, the rest bit for bit
+    assert np.array_equal(stored["mark_ts"][order], batch.mark_ts)
 
 
 def test_stored_outcomes_are_put_in_signal_order_by_runs_or_one_by_one() -> None:
@@ -242,7 +283,7 @@ def test_components_follow_the_signal_ids_whatever_order_they_came_in() -> None:
 
 async def test_an_outcome_status_outside_the_known_ones_still_loads(ctx: ServiceContext) -> None:
     window = await _bot(ctx, _signals(escaped_key=False))
-    odd = _batch([e["event_id"] for e in _signals(escaped_key=False)][:2])
+    odd = _batch(await _keys(ctx, [e["event_id"] for e in _signals(escaped_key=False)][:2]))
     odd = OutcomeBatch(**{**odd.__dict__, "status": np.array(["resolved", "later"], dtype=object)})
     async with ctx.sessions.begin() as session:
         assert await repos.insert_outcomes(session, odd) == 2

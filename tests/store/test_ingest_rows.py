@@ -1,5 +1,5 @@
-"""Stored events are exactly what was validated: every float bit for bit, strings verbatim, and on
-PostgreSQL the `components` JSON text as orjson writes it (the bulk insert passes the batch as JSON)."""
+"""Stored events are exactly what was validated: every float bit for bit, strings verbatim, and each
+signal's components object as its numeric arrays (ids into `component_names`, scores) in the sent order."""
 
 from __future__ import annotations
 
@@ -60,21 +60,27 @@ async def test_stored_rows_equal_the_validated_events(ctx: ServiceContext) -> No
     assert (result.accepted, result.duplicates) == (len(events), 0)
 
     postgres = ctx.engine.dialect.name == "postgresql"
-    components = "components::text AS components_text, components" if postgres else "components"
     stored = {
-        "signal": await _rows(ctx, "signals", ["*", components], "event_id"),
+        "signal": await _rows(ctx, "signals", ["*"], "event_id"),
         "trade": await _rows(ctx, "trades", ["*"], "event_id"),
         "price": await _rows(ctx, "price_marks", ["*"], "ts"),
     }
+    names = {row["id"]: row["name"] for row in (await _rows(ctx, "component_names", ["*"], "id")).values()}
+    assert len(names) == len({k for ev in expected if ev["type"] == "signal" for k in ev["components"]})
     for ev in expected:
         row = stored[ev["type"]][ev["ts"] if ev["type"] == "price" else ev["event_id"]]
         assert row["bot_id"] == "alpha"
         for column, sent in ev.items():
             if column == "type":
                 continue
+            if column == "components":  # JSON lists on SQLite, arrays on PostgreSQL
+                ids, values = (
+                    orjson.loads(v) if isinstance(v, str) else v
+                    for v in (row["component_ids"], row["component_values"])
+                )
+                assert [names[i] for i in ids] == list(sent)
+                for got, score in zip(values, sent.values(), strict=True):
+                    assert _same(got, score, signed_zero=postgres), (column, got, score)
+                continue
             got = row[column]
-            if column == "components" and isinstance(got, str):
-                got = orjson.loads(got)
             assert _same(got, sent, signed_zero=postgres), (column, got, sent)  # SQLite stores -0.0 as 0
-        if postgres and ev["type"] == "signal":
-            assert row["components_text"] == orjson.dumps(ev["components"]).decode()
