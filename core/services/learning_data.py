@@ -228,30 +228,40 @@ async def _horizons(session: AsyncSession, bot_id: str) -> list[int] | None:
 async def _load(
     session: AsyncSession, bot_id: str, window: Window, horizons_s: Sequence[int] | None, *, full: bool
 ) -> Loaded:
-    """The reads in an order that overlaps the server's work with ours: the stored outcomes' scan runs
-    on a connection of its own (PostgreSQL) while signals and components are decoded here."""
+    """The reads in an order that overlaps the server's work with ours: on PostgreSQL the stored
+    outcomes and the component scores are read on connections of their own while the signals are
+    decoded here. Those statements see their own snapshots: rows stored meanwhile are dropped by the
+    id alignment, and a signal stored meanwhile may come without its scores until the next cycle."""
     since, until = window.since_ms, window.until_ms
     apart = bulk.is_postgres(session)
-    stored_read = (
-        asyncio.ensure_future(bulk.read_outcomes(session, bot_id, since, until, apart=True)) if apart else None
-    )
+    reads: list[asyncio.Future[Any]] = []
+    if apart:
+        reads.append(asyncio.ensure_future(bulk.read_outcomes(session, bot_id, since, until, apart=True)))
+        if full:
+            reads.append(asyncio.ensure_future(bulk.read_components(session, bot_id, since, until, apart=True)))
     try:
-        ids, columns, comps = await bulk.read_signals(session, bot_id, since, until, components=full)
+        ids, columns = await bulk.read_signals(session, bot_id, since, until)
         signals = frame(columns, SIGNAL_COLUMNS)
-        components = components_frame(comps, ids) if comps is not None else empty_components(len(signals))
-        del columns, comps
+        del columns
         trades = frame(await bulk.read_trades(session, bot_id, since, until), TRADE_COLUMNS) if full else None
         if horizons_s is None:
             horizons_s = await _horizons(session, bot_id)
-        stored = (
-            await stored_read if stored_read is not None else await bulk.read_outcomes(session, bot_id, since, until)
-        )
-    finally:  # on an error here: stop the outcome read, and never leave its own error unretrieved
-        if stored_read is not None:
-            stored_read.cancel()
-            await asyncio.wait([stored_read])
-            if not stored_read.cancelled():
-                stored_read.exception()
+        if apart:
+            stored = await reads[0]
+            comps = await reads[1] if full else None
+        else:
+            stored = await bulk.read_outcomes(session, bot_id, since, until)
+            comps = await bulk.read_components(session, bot_id, since, until) if full else None
+    finally:  # on an error here: stop the other reads, and never leave their own errors unretrieved
+        for read in reads:
+            read.cancel()
+        if reads:
+            await asyncio.wait(reads)
+        for read in reads:
+            if not read.cancelled():
+                read.exception()
+    components = components_frame(comps, ids) if comps is not None else empty_components(len(signals))
+    del comps
     outcomes, rows = outcomes_frame(stored, ids, signals["event_id"].array)
     del stored
     bounds = None

@@ -18,8 +18,8 @@ are joined on it, so statements that see different snapshots (READ COMMITTED) ne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +31,7 @@ from core.store import pgcopy
 from core.store.components import Components
 from core.store.models import ComponentName, PriceMark, Signal, SignalOutcome, Trade
 
+T = TypeVar("T")
 SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
 TRADES: Table = Trade.__table__  # type: ignore[assignment]
 PRICES: Table = PriceMark.__table__  # type: ignore[assignment]
@@ -105,10 +106,9 @@ _WINDOW_PG = "bot_id = $1::text AND ts BETWEEN $2::int8 AND $3::int8"
 
 
 async def read_signals(
-    session: AsyncSession, bot_id: str, since_ms: int, until_ms: int, *, components: bool
-) -> tuple[NDArray[np.int64], pgcopy.Columns, Components | None]:
-    """Signals with since <= ts <= until in (ts, event_id) order: (``signals.id``, ``SIGNAL_READ`` columns,
-    and their components when asked for, keyed by id: ``Components.ids`` may come in another order)."""
+    session: AsyncSession, bot_id: str, since_ms: int, until_ms: int
+) -> tuple[NDArray[np.int64], pgcopy.Columns]:
+    """Signals with since <= ts <= until in (ts, event_id) order: (``signals.id``, ``SIGNAL_READ`` columns)."""
     kinds = {"id": "int", **SIGNAL_READ}
     if is_postgres(session):
         query = f"SELECT id, {', '.join(SIGNAL_READ)} FROM signals WHERE {_WINDOW_PG} ORDER BY ts, event_id"
@@ -122,14 +122,13 @@ async def read_signals(
         )
         columns = _transpose((await session.execute(stmt)).all(), kinds)
     ids = columns.pop("id")
-    comps = await read_components(session, bot_id, since_ms, until_ms) if components else None
-    return ids, columns, comps
+    return ids, columns
 
 
-async def component_names(session: AsyncSession, bot_id: str) -> dict[int, str]:
+async def component_names(conn: AsyncSession | AsyncConnection, bot_id: str) -> dict[int, str]:
     table: Table = ComponentName.__table__  # type: ignore[assignment]
     stmt = select(table.c.id, table.c.name).where(table.c.bot_id == bot_id)
-    return dict((await session.execute(stmt)).all())
+    return dict((await conn.execute(stmt)).all())
 
 
 # Every signal's ids and scores padded to the window's widest (-1 and NaN): fixed-width rows that
@@ -142,20 +141,13 @@ _COMPONENTS_PG = (
 )
 
 
-async def read_components(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> Components:
-    """Component scores of the signals with since <= ts <= until, keyed by ``signals.id`` (any order)."""
+async def read_components(
+    session: AsyncSession, bot_id: str, since_ms: int, until_ms: int, *, apart: bool = False
+) -> Components:
+    """Component scores of the signals with since <= ts <= until, keyed by ``signals.id`` (any order).
+    ``apart``: as for ``read_outcomes``."""
     if is_postgres(session):
-        widest = select(func.max(func.cardinality(SIGNALS.c.component_ids))).where(
-            _window(SIGNALS, bot_id, since_ms, until_ms)
-        )
-        width = (await session.execute(widest)).scalar_one_or_none()
-        if not width:
-            return components_store.empty()
-        names = await component_names(session, bot_id)
-        types = ("int8", f"int4[{width}]", f"float8[{width}]")
-        args = (bot_id, since_ms, until_ms, width)
-        ids, codes, values = await pgcopy.copy_fixed(session, _COMPONENTS_PG, *args, types=types)
-        return await asyncio.to_thread(components_store.from_padded, ids, codes, values, names)
+        return await _on_postgres(session, apart, lambda conn: _components_pg(conn, bot_id, since_ms, until_ms))
     stmt = select(SIGNALS.c.id, cast(SIGNALS.c.component_ids, Text), cast(SIGNALS.c.component_values, Text)).where(
         _window(SIGNALS, bot_id, since_ms, until_ms)
     )
@@ -166,6 +158,19 @@ async def read_components(session: AsyncSession, bot_id: str, since_ms: int, unt
     signal_ids, id_lists, value_lists = zip(*rows, strict=True)
     ids = np.array(signal_ids, dtype=np.int64)
     return components_store.from_json_lists(ids, list(id_lists), list(value_lists), names)
+
+
+async def _components_pg(conn: AsyncConnection, bot_id: str, since_ms: int, until_ms: int) -> Components:
+    widest = select(func.max(func.cardinality(SIGNALS.c.component_ids))).where(
+        _window(SIGNALS, bot_id, since_ms, until_ms)
+    )
+    width = (await conn.execute(widest)).scalar_one_or_none()
+    if not width:
+        return components_store.empty()
+    names = await component_names(conn, bot_id)
+    types = ("int8", f"int4[{width}]", f"float8[{width}]")
+    ids, codes, values = await pgcopy.copy_fixed(conn, _COMPONENTS_PG, bot_id, since_ms, until_ms, width, types=types)
+    return await asyncio.to_thread(components_store.from_padded, ids, codes, values, names)
 
 
 async def read_trades(session: AsyncSession, bot_id: str, since_ms: int, until_ms: int) -> pgcopy.Columns:
@@ -220,18 +225,22 @@ async def read_outcomes(
     Each signal's outcomes come together, in the order of the primary key (or of the table, when
     the planner scans it whole); the caller orders them by its signal rows.
     """
-    engine = session.bind
     if not is_postgres(session):
         return _transpose((await session.execute(outcomes_select(bot_id, since_ms, until_ms))).all(), OUTCOME_READ)
+    return await _on_postgres(session, apart, lambda conn: _outcomes_pg(conn, bot_id, since_ms, until_ms))
+
+
+async def _on_postgres(session: AsyncSession, apart: bool, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``read`` on the session's connection, or (``apart``) on a connection of its own whose transaction
+    only runs this read: no JIT (it compiles for longer than these scans run), no parallel workers,
+    whose interleaved rows would break up each signal's outcomes (the caller's fast path)."""
+    engine = session.bind
     if not (apart and isinstance(engine, AsyncEngine)):
-        return await _outcomes_pg(await session.connection(), bot_id, since_ms, until_ms)
+        return await read(await session.connection())
     async with engine.connect() as conn:
-        # This transaction only runs the scan: no JIT (it compiles for longer than the scan runs), no
-        # parallel workers, whose interleaved rows would break up each signal's outcomes (the
-        # caller's fast path).
         for setting in ("jit = off", "max_parallel_workers_per_gather = 0"):
             await conn.exec_driver_sql(f"SET LOCAL {setting}")
-        return await _outcomes_pg(conn, bot_id, since_ms, until_ms)
+        return await read(conn)
 
 
 async def _outcomes_pg(conn: AsyncConnection, bot_id: str, since_ms: int, until_ms: int) -> pgcopy.Columns:

@@ -29,6 +29,20 @@ def empty() -> Components:
     return Components(np.zeros(0, dtype=np.int64), [], np.zeros((0, 0), dtype=np.float64))
 
 
+def _columns(codes: NDArray[np.int64], names: Mapping[int, str]) -> tuple[NDArray[np.int64], list[str]]:
+    """For ids ``codes`` (>= 0): a table from id to its column (columns in name order, only ids that
+    occur; every other id, and index -1, maps to one spare column past the end), and the names."""
+    top = int(codes.max()) if codes.size else -1
+    seen = np.zeros(top + 1, dtype=bool)
+    seen[codes] = True
+    used = np.flatnonzero(seen)
+    used_names = [names[int(code)] for code in used]
+    by_name = sorted(range(used.size), key=used_names.__getitem__)
+    column = np.full(top + 2, used.size, dtype=np.int64)
+    column[used[by_name]] = np.arange(used.size)
+    return column, [used_names[i] for i in by_name]
+
+
 def matrix(
     ids: NDArray[np.int64],
     rows: NDArray[np.int64],
@@ -38,22 +52,21 @@ def matrix(
 ) -> Components:
     """Signals ``ids`` and their scores as triples (``rows[k]``: index into ``ids``, ``codes[k]``: the
     ``component_names.id``, ``values[k]``: the score) -> ``Components``, columns sorted by name."""
-    used = np.unique(codes)
-    used_names = [names[int(code)] for code in used]
-    by_name = sorted(range(used.size), key=used_names.__getitem__)
-    column = np.empty(used.size, dtype=np.int64)
-    column[by_name] = np.arange(used.size)
-    out = np.full((ids.size, used.size), np.nan, dtype=np.float64)
-    out[rows, column[np.searchsorted(used, codes)]] = values
-    return Components(ids, [used_names[i] for i in by_name], out)
+    column, sorted_names = _columns(codes, names)
+    out = np.full((ids.size, len(sorted_names)), np.nan, dtype=np.float64)
+    out[rows, column[codes]] = values
+    return Components(ids, sorted_names, out)
 
 
 def from_padded(
     ids: NDArray[np.int64], codes: NDArray[np.int32], values: NDArray[np.float64], names: Mapping[int, str]
 ) -> Components:
-    """Per signal ``ids[i]``, its ids and scores padded to one width (``codes[i, k] < 0`` is padding)."""
-    rows, slots = np.nonzero(codes >= 0)
-    return matrix(ids, rows.astype(np.int64), codes[rows, slots].astype(np.int64), values[rows, slots], names)
+    """Per signal ``ids[i]``, its ids and scores padded to one width (``codes[i, k] < 0`` is padding):
+    one 2-D scatter, the padding landing in a spare column that is dropped."""
+    column, sorted_names = _columns(codes[codes >= 0].astype(np.int64), names)
+    out = np.full((ids.size, len(sorted_names) + 1), np.nan, dtype=np.float64)
+    out[np.arange(ids.size)[:, None], column[codes]] = values
+    return Components(ids, sorted_names, np.ascontiguousarray(out[:, :-1]))
 
 
 def from_json_lists(

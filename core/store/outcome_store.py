@@ -13,6 +13,7 @@ per row. SQLite: ``executemany`` with ``ON CONFLICT DO NOTHING`` (one writer at 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,21 +53,25 @@ def lock_key(bot_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def copy_data(batch: OutcomeBatch) -> bytes:
-    """The batch as one binary COPY stream of ``COLUMNS``: per (status, reason, ret is NULL) group, one
-    ``pgcopy.fixed_rows`` block (text fields are the same in every row of a group)."""
+_ROWS_PER_PART = 250_000
+
+
+def copy_rows(batch: OutcomeBatch) -> Iterator[NDArray[np.void]]:
+    """The batch as binary COPY rows of ``COLUMNS``, built part by part: per (status, reason, ret is
+    NULL) group, ``pgcopy.fixed_rows`` blocks of up to ``_ROWS_PER_PART`` rows (text fields are the
+    same in every row of a group)."""
     gone = np.isnan(batch.ret)
     status, statuses = pd.factorize(batch.status)
     reason, reasons = pd.factorize(batch.reason, use_na_sentinel=True)
     group = (status.astype(np.int64) * (len(reasons) + 1) + (reason + 1)) * 2 + gone
-    parts = [pgcopy.COPY_HEADER]
     bot = batch.bot_id.encode()
-    for g in np.unique(group):
-        at = np.flatnonzero(group == g)
-        first = int(at[0])
+    for g in np.unique(group).tolist():
+        members = np.flatnonzero(group == g)
+        first = int(members[0])
         text_reason = batch.reason[first]
-        parts.append(
-            pgcopy.fixed_rows(
+        for lo in range(0, members.size, _ROWS_PER_PART):
+            at = members[lo : lo + _ROWS_PER_PART]
+            yield pgcopy.fixed_rows(
                 at.size,
                 [
                     ("const", bot),
@@ -79,9 +84,6 @@ def copy_data(batch: OutcomeBatch) -> bytes:
                     ("null", None) if text_reason is None else ("const", str(text_reason).encode()),
                 ],
             )
-        )
-    parts.append(pgcopy.COPY_TRAILER)
-    return b"".join(parts)
 
 
 async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
@@ -91,19 +93,17 @@ async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
     if session.get_bind().dialect.name != "postgresql":
         return await _insert_sqlite(session, batch)
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(batch.bot_id)})
-    data = copy_data(batch)
     try:
         async with session.begin_nested():
-            await pgcopy.copy_in(session, "signal_outcomes", COLUMNS, data)
-        stored = len(batch)
+            await pgcopy.copy_in(session, "signal_outcomes", COLUMNS, copy_rows(batch))
+        return len(batch)
     except sa_exc.IntegrityError:  # some pairs were stored since this writer read: skip them
-        stored = await _insert_new_only(session, data)
-    return stored
+        return await _insert_new_only(session, batch)
 
 
-async def _insert_new_only(session: AsyncSession, data: bytes) -> int:
+async def _insert_new_only(session: AsyncSession, batch: OutcomeBatch) -> int:
     await session.execute(text("CREATE TEMPORARY TABLE outcome_batch (LIKE signal_outcomes) ON COMMIT DROP"))
-    await pgcopy.copy_in(session, "outcome_batch", COLUMNS, data)
+    await pgcopy.copy_in(session, "outcome_batch", COLUMNS, copy_rows(batch))
     inserted = await session.execute(
         text(
             f"INSERT INTO signal_outcomes SELECT DISTINCT ON ({_KEY}) * FROM outcome_batch AS b "

@@ -7,8 +7,9 @@ errors are raised as SQLAlchemy reports them for statements it runs, so callers 
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -172,38 +173,52 @@ async def copy_fixed(
 
 COPY_HEADER = _SIGNATURE + b"\x00" * 8  # no flags, no header extension
 COPY_TRAILER = b"\xff\xff"
+_SEND_EVERY = 1 << 20  # bytes per CopyData message
 
 
-def fixed_rows(n: int, fields: Sequence[tuple[str, Any]]) -> bytes:
-    """``n`` binary COPY rows (no header, no trailer) whose every field has one width: ``("int8" | "int4"
-    | "float8", array of n)``, ``("const", bytes)`` (the same text in every row) or ``("null", None)``.
-    One numpy record array: no Python code per row. Rows of different layouts may be concatenated."""
+def fixed_rows(n: int, fields: Sequence[tuple[str, Any]]) -> NDArray[np.void]:
+    """``n`` binary COPY rows (a record array; its bytes are the rows) whose every field has one width:
+    ``("int8" | "int4" | "float8", array of n)``, ``("const", bytes)`` (the same text in every row) or
+    ``("null", None)``. No Python code per row. Rows of different layouts may follow each other."""
     layout: list[tuple[str, Any]] = [("n", ">i2")]
     values: dict[str, Any] = {"n": len(fields)}
     for i, (kind, value) in enumerate(fields):
         layout.append((f"l{i}", ">i4"))
         if kind == "null":
             values[f"l{i}"] = -1
-            continue
-        if kind == "const":
+        elif kind == "const":
             layout.append((f"v{i}", f"S{len(value)}"))
             values[f"l{i}"], values[f"v{i}"] = len(value), value
         else:
             layout.append((f"v{i}", _FIXED[kind]))
-            values[f"l{i}"], values[f"v{i}"] = np.dtype(_FIXED[kind]).itemsize, value
+            # In the field's byte order first: then filling the field is a plain strided copy.
+            values[f"l{i}"], values[f"v{i}"] = np.dtype(_FIXED[kind]).itemsize, np.asarray(value).astype(_FIXED[kind])
     rows = np.empty(n, dtype=np.dtype(layout))
     for name, value in values.items():
         rows[name] = value
-    return rows.tobytes()
+    return rows
 
 
-async def copy_in(conn: AsyncSession | AsyncConnection, table: str, columns: Sequence[str], data: bytes) -> None:
-    """``COPY table (columns) FROM STDIN (FORMAT binary)`` of ``data`` (header, rows, trailer), in the
-    session's transaction."""
+async def copy_in(
+    conn: AsyncSession | AsyncConnection, table: str, columns: Sequence[str], parts: Iterable[NDArray[Any]]
+) -> None:
+    """``COPY table (columns) FROM STDIN (FORMAT binary)`` of the rows in ``parts`` (``fixed_rows``
+    arrays), in the session's transaction. ``parts`` is drawn lazily, in a worker thread: while the
+    server stores one part, the next is being built. Sent from the arrays' own memory."""
     connection = await driver(conn)
     statement = f"COPY {table} FROM STDIN"
+
+    async def chunks() -> AsyncIterator[bytes | memoryview]:
+        yield COPY_HEADER
+        drawn = iter(parts)
+        while (part := await asyncio.to_thread(next, drawn, None)) is not None:
+            view = part.view(np.uint8).reshape(-1).data
+            for lo in range(0, len(view), _SEND_EVERY):
+                yield view[lo : lo + _SEND_EVERY]
+        yield COPY_TRAILER
+
     try:
-        await connection.copy_to_table(table, source=io.BytesIO(data), columns=list(columns), format="binary")
+        await connection.copy_to_table(table, source=chunks(), columns=list(columns), format="binary")
     except asyncpg.PostgresError as exc:
         raise translated(statement, exc) from exc
     except asyncpg.InterfaceError as exc:
