@@ -16,14 +16,16 @@ bot's watermark, ``VACUUM ANALYZE``s, then runs a ``comprehensive`` cycle throug
  (ii) steady: a second cycle right after (every pair in the window stored but the pending ones).
 
 The setup and each cycle run in fresh child processes, so a cycle's peak RSS (``ru_maxrss``) is
-its own. The phases are timed by wrapping ``cycle_run._snapshot`` (load), ``_learn``
-(compute, the pure engine) and ``_record`` (write: outcomes + version + cycle record, one
-transaction). The baseline, measured in the same run: raw ``COPY (SELECT ...) TO STDOUT`` (binary,
-bytes only, no decoding) of the rows a full load reads: the window's signals, trades, price marks
-and stored outcomes (cold: signals + trades + marks; steady: signals + trades + outcomes). The
-"inside load/write" line times the storage reads, the decoding and the outcome insert (the outcome
-read overlaps the signal read: it runs on its own connection). ``--scaling`` repeats the cold
-cycle at 1/10 of the size in a second database.
+its own. The phases are timed by wrapping ``cycle_run._snapshot`` (load), ``_compute`` (compute:
+resolution, then the learners while the new outcomes are written beside them in a transaction of
+their own) and ``_record`` (write: version + cycle record + audit, one transaction). The "inside"
+line times the storage reads and decoding, ``learn`` (the engine after resolution) and
+``store_resolution`` / ``insert_outcomes`` (the outcome write); the outcome and component reads
+overlap the signal read (connections of their own). The baseline, measured in the same run: raw
+``COPY (SELECT ...) TO STDOUT`` (binary, bytes only, no decoding) of the rows a full load reads:
+the window's signals, trades, price marks and stored outcomes (cold: signals + trades + marks;
+steady: signals + trades + outcomes). ``--scaling`` repeats the cold cycle at 1/10 of the size in
+a second database.
 
 Target (issue): end to end <= 20 s, peak RSS <= 3 GB; loading's share reported.
 """
@@ -243,12 +245,14 @@ async def child_cycle(dsn: str) -> dict[str, Any]:
         return result
 
     cycle_run._snapshot = _timed(phases, "load", snapshot_then_rss)  # type: ignore[method-assign]
-    cycle_run._learn = _timed_sync(phases, "compute", cycle_run._learn)  # type: ignore[method-assign]
+    cycle_run._compute = _timed(phases, "compute", cycle_run._compute)  # type: ignore[method-assign]
     cycle_run._record = _timed(phases, "write", cycle_run._record)  # type: ignore[method-assign]
     detail: dict[str, float] = {}  # inside load and write; the outcome read overlaps the signal read
     for name in ("read_signals", "read_components", "read_trades", "read_outcomes", "read_marks"):
         setattr(bulk, name, _timed(detail, name, getattr(bulk, name)))
     outcome_store.insert_outcomes = _timed(detail, "insert_outcomes", outcome_store.insert_outcomes)
+    cycle_run._learn = _timed_sync(detail, "learn", cycle_run._learn)  # type: ignore[method-assign]
+    cycle_run.store_resolution = _timed(detail, "store_resolution", cycle_run.store_resolution)
     components_store.from_padded = _timed_sync(detail, "decode_components", components_store.from_padded)
     pgcopy.decode_csv = _timed_sync(detail, "decode_csv", pgcopy.decode_csv)
     for name in ("outcomes_frame", "components_frame"):
@@ -358,7 +362,7 @@ def describe(name: str, r: dict[str, Any], baseline_s: float) -> str:
         f"outcomes {inputs.get('outcomes', 0):,}, gaps {inputs.get('gaps', 0):,}, "
         f"pending {inputs.get('pending', 0):,}; "
         f"{r['changes']} changes, applied version {r['applied_version']}\n"
-        f"    inside load/write: {', '.join(f'{k} {v:.2f} s' for k, v in r['detail'].items())}"
+        f"    inside: {', '.join(f'{k} {v:.2f} s' for k, v in r['detail'].items())}"
     )
 
 

@@ -17,7 +17,7 @@ from core.learn.frames import CycleInputs
 from core.learn.gates import learn_conviction_gate
 from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
-from core.learn.outcomes import symbols_without_marks
+from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
 from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
@@ -33,18 +33,24 @@ class GuardrailError(RuntimeError):
 
 
 def run_cycle(
-    inputs: CycleInputs, current: ParamSections, config: LearningConfig, kind: CycleKind, now_ms: int
+    inputs: CycleInputs,
+    current: ParamSections,
+    config: LearningConfig,
+    kind: CycleKind,
+    now_ms: int,
+    resolution: Resolution | None = None,
 ) -> Proposal:
     """Run one cycle.
 
     In: the bot's frames (see frames.py), its current sections, its learning config, the kind, and
-    now = the bot's watermark in epoch ms (lookback counts back from it; no clock is read).
+    now = the bot's watermark in epoch ms (lookback counts back from it; no clock is read);
+    optionally the cycle's first step already done (``enrich.resolve_pending`` on the same inputs).
     Out: a ``Proposal`` with the changes, the sections with every change applied, the input counts,
     the outcomes newly decided (for storage to persist) and, for comprehensive cycles, the reports.
     Deterministic: the same inputs and sections give the same proposal.
     """
     inputs.validate()
-    enriched, resolution = resolve_and_enrich(inputs, config, now_ms, current.hold_time.default.target_s)
+    enriched, resolution = resolve_and_enrich(inputs, config, now_ms, current.hold_time.default.target_s, resolution)
     seen = sorted(set(current.weights) | set(inputs.component_names()))
 
     changes: list[Change] = []
@@ -102,7 +108,6 @@ def run_cycle(
         inputs=counts,
         reports=reports,
         new_outcomes=resolution.outcomes,
-        new_outcome_rows=resolution.rows,
         pending=resolution.pending,
         facts={
             "component_outcomes": jsonable(component_outcome_counts(weight_stats)),

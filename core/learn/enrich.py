@@ -164,11 +164,28 @@ def enrich(
     )
 
 
+def stored_outcome_rows(inputs: CycleInputs) -> IntArray:
+    """Each stored outcome's row in ``inputs.signals`` (-1 when absent): as storage handed it, else looked up."""
+    if inputs.outcome_rows is not None:
+        return inputs.outcome_rows
+    return _outcome_rows(inputs.signals, inputs.outcomes, inputs.signal_ids)
+
+
+def resolve_pending(inputs: CycleInputs, config: LearningConfig, now_ms: int) -> Resolution:
+    """Every cycle's first step, on its own: decide the (signal, horizon) pairs not stored yet at the
+    bot's horizons, as of now (watermark ms). Out: the resolution (new outcomes, their signal rows, the
+    pending count), for storage to persist; ``resolve_and_enrich`` takes it instead of resolving again."""
+    stored_rows = stored_outcome_rows(inputs)
+    return resolve_outcomes(
+        inputs.signals, inputs.prices, config.horizon_seconds(), now_ms, inputs.outcomes, stored_rows
+    )
+
+
 def resolve_and_enrich(
-    inputs: CycleInputs, config: LearningConfig, now_ms: int, eval_target_s: int
+    inputs: CycleInputs, config: LearningConfig, now_ms: int, eval_target_s: int, resolution: Resolution | None = None
 ) -> tuple[Enriched, Resolution]:
-    """What every cycle, report and health check starts from: decide the outcomes not stored yet, then
-    ``enrich`` with stored + new ones. Stored outcomes are looked up once (``outcome_rows``).
+    """What every cycle, report and health check starts from: decide the outcomes not stored yet (or take
+    ``resolution``, from ``resolve_pending`` on the same inputs), then ``enrich`` with stored + new ones.
 
     In: the inputs, the bot's learning config, now (watermark ms), the hold target that picks the
     counterfactual horizon. Out: the enriched bundle and the resolution (new outcomes, pending count).
@@ -176,8 +193,9 @@ def resolve_and_enrich(
     horizons = config.horizon_seconds()
     labels = dict(zip(horizons, config.horizons, strict=True))
     stored = inputs.outcomes
-    stored_rows = _outcome_rows(inputs.signals, stored, inputs.signal_ids)
-    resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, stored, stored_rows)
+    stored_rows = stored_outcome_rows(inputs)
+    if resolution is None:
+        resolution = resolve_outcomes(inputs.signals, inputs.prices, horizons, now_ms, stored, stored_rows)
     fresh = resolution.outcomes
     if fresh.empty:
         outcomes, rows = stored, stored_rows

@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 SIGNAL_COLUMNS: dict[str, str] = {
     "event_id": "str",
@@ -119,6 +120,9 @@ class CycleInputs:
     trades: pd.DataFrame = field(default_factory=empty_trades)
     prices: pd.DataFrame = field(default_factory=empty_prices)
     outcomes: pd.DataFrame = field(default_factory=empty_outcomes)
+    # Each stored outcome's row in ``signals`` (-1: not among them), when storage already knows it;
+    # otherwise the engine looks the outcomes' signal ids up itself.
+    outcome_rows: NDArray[np.int64] | None = None
 
     def validate(self) -> None:
         """Raise ValueError when a frame breaks the contract in a way the learners cannot absorb."""
@@ -130,6 +134,8 @@ class CycleInputs:
             raise ValueError(f"components has {len(self.components)} rows, signals {len(self.signals)}")
         if list(self.components.columns) != sorted(self.components.columns):
             raise ValueError("components columns must be in sorted order")
+        if self.outcome_rows is not None and len(self.outcome_rows) != len(self.outcomes):
+            raise ValueError(f"outcome_rows has {len(self.outcome_rows)} entries, outcomes {len(self.outcomes)}")
         if not self.signal_ids.is_unique:
             raise ValueError("signals.event_id must be unique")
 

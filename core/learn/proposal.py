@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from core.learn.frames import empty_outcomes
 from core.schemas.params import ParamSections
@@ -70,8 +69,7 @@ class Proposal:
 
     ``changes`` in a fixed order (learner order, then path); ``sections`` = current with every change
     applied; ``inputs`` = counts read; ``reports`` = signals/gates/combos/missed rows (comprehensive);
-    ``new_outcomes`` = outcomes decided by this cycle (for storage to persist), ``new_outcome_rows`` =
-    the row of each one's signal in the inputs' ``signals`` frame; ``pending`` = pairs
+    ``new_outcomes`` = outcomes decided by this cycle (for storage to persist); ``pending`` = pairs
     still waiting for a mark; ``facts`` = what learning health reads from the cycle:
     ``component_outcomes`` (resolved outcomes per component at its best-covered horizon),
     ``symbols_without_marks`` (symbol -> signals) and ``outcomes_pending``.
@@ -84,7 +82,6 @@ class Proposal:
     inputs: dict[str, int]
     reports: dict[str, list[dict[str, JsonValue]]] = field(default_factory=dict)
     new_outcomes: pd.DataFrame = field(default_factory=empty_outcomes)
-    new_outcome_rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pending: int = 0
     facts: dict[str, JsonValue] = field(default_factory=dict)
 

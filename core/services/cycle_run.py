@@ -14,7 +14,9 @@ from typing import cast
 import numpy as np
 
 from core.errors import not_found
+from core.learn.enrich import resolve_pending
 from core.learn.frames import CycleInputs
+from core.learn.outcomes import Resolution
 from core.learn.proposal import Proposal
 from core.schemas.config import LearningConfig
 from core.schemas.cycles import CycleKind
@@ -22,6 +24,7 @@ from core.schemas.params import ParamSections
 from core.services.context import ServiceContext
 from core.services.learning_data import Loaded, Window, load_cycle_inputs
 from core.services.params import commit_version, version_committed
+from core.services.resolve import store_resolution
 from core.store import repos
 from core.store.db import unavailable_error
 from core.store.models import Cycle
@@ -31,7 +34,7 @@ log = logging.getLogger("edgeloop.cycles")
 SYSTEM = "system"
 MAX_ATTEMPTS = 3  # a cycle whose worker dies this many times is failed, not re-run forever
 MAX_RERUNS = 3  # a cycle re-computes when the document moved on (rollback) while it ran
-NOTHING_LOADED = Loaded(CycleInputs(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+NOTHING_LOADED = Loaded(CycleInputs(), np.zeros(0, dtype=np.int64))
 
 
 def transient(exc: BaseException) -> bool:
@@ -131,13 +134,29 @@ async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
     return Snapshot(config, bot.watermark_ms, bot.current_version, sections, loaded)
 
 
-def _learn(snapshot: Snapshot, kind: str) -> Proposal:
+def _learn(snapshot: Snapshot, kind: str, resolution: Resolution) -> Proposal:
     """The pure cycle (numpy/pandas); runs in a worker thread, off the event loop."""
     from core.learn import cycle as learn_cycle  # looked up per call, so the engine module is swappable
 
     return learn_cycle.run_cycle(
-        snapshot.inputs, snapshot.sections, snapshot.config, cast(CycleKind, kind), snapshot.now_ms
+        snapshot.inputs, snapshot.sections, snapshot.config, cast(CycleKind, kind), snapshot.now_ms, resolution
     )
+
+
+async def _compute(ctx: ServiceContext, bot_id: str, snap: Snapshot, kind: str) -> Proposal:
+    """Resolve the pending outcomes, then store them (a transaction of their own) while the learners run
+    on them: the server writes while the engine computes. Both in worker threads, off the event loop."""
+    resolution = await asyncio.to_thread(resolve_pending, snap.inputs, snap.config, snap.now_ms)
+    store = asyncio.ensure_future(store_resolution(ctx, bot_id, snap.loaded, resolution))
+    try:
+        proposal = await asyncio.to_thread(_learn, snap, kind, resolution)
+    except BaseException:
+        await asyncio.wait([store])  # the write ends on its own (outcomes are kept whatever the engine did)
+        if not store.cancelled():
+            store.exception()  # the engine's error is the one to report
+        raise
+    await store
+    return proposal
 
 
 async def _record(
@@ -153,9 +172,6 @@ async def _record(
             return False, None
         if await repos.current_version(session, bot_id) != snap.base_version:
             return True, None
-        if not proposal.new_outcomes.empty:
-            batch = snap.loaded.outcome_batch(bot_id, proposal.new_outcomes, proposal.new_outcome_rows)
-            await repos.insert_outcomes(session, batch)
         changes = proposal.changes_as_dicts()
         applied = None
         if changes and not row.dry_run and snap.config.auto_apply:
@@ -233,7 +249,7 @@ async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
     try:
         for _ in range(MAX_RERUNS):
             snap = await _snapshot(ctx, bot_id)
-            proposal = await asyncio.to_thread(_learn, snap, claim.kind)
+            proposal = await _compute(ctx, bot_id, snap, claim.kind)
             if lost.is_set():
                 return
             stale, applied = await _record(ctx, bot_id, claim, snap, proposal)

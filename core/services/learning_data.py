@@ -54,12 +54,11 @@ class Window:
 
 @dataclass(frozen=True, eq=False)
 class Loaded:
-    """What a cycle or a resolution read: the engine's inputs, ``signals.id`` of each row of
-    ``inputs.signals``, and each stored outcome's row in it."""
+    """What a cycle or a resolution read: the engine's inputs (with each stored outcome's signal row)
+    and ``signals.id`` of each row of ``inputs.signals``."""
 
     inputs: CycleInputs
     signal_ids: NDArray[np.int64]
-    outcome_rows: NDArray[np.int64]
 
     def outcome_batch(self, bot_id: str, outcomes: pd.DataFrame, rows: NDArray[np.int64]) -> OutcomeBatch:
         """Outcomes decided from these signals (``rows``: each one's row in ``inputs.signals``) -> the
@@ -269,8 +268,10 @@ async def _load(
         bounds = pending_mark_spans(signals, outcomes, rows, list(horizons_s))
     prices = await load_marks(session, bot_id, signals, window, bounds)
     trades = trades if trades is not None else empty_frame(TRADE_COLUMNS)
-    inputs = CycleInputs(signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes)
-    return Loaded(inputs, ids, rows)
+    inputs = CycleInputs(
+        signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes, outcome_rows=rows
+    )
+    return Loaded(inputs, ids)
 
 
 async def load_resolution_inputs(

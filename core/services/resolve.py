@@ -11,10 +11,11 @@ import asyncio
 from dataclasses import dataclass
 
 from core.errors import not_found
-from core.learn.outcomes import resolve_outcomes
+from core.learn.enrich import resolve_pending
+from core.learn.outcomes import Resolution
 from core.schemas.config import LearningConfig
 from core.services.context import ServiceContext
-from core.services.learning_data import Window, load_resolution_inputs
+from core.services.learning_data import Loaded, Window, load_resolution_inputs
 from core.store import repos
 
 
@@ -24,6 +25,17 @@ class ResolveResult:
 
     stored: int
     pending: int
+
+
+async def store_resolution(ctx: ServiceContext, bot_id: str, loaded: Loaded, resolution: Resolution) -> int:
+    """Persist the outcomes ``resolution`` decided from ``loaded`` in a transaction of its own; returns how
+    many were new. Outcomes are facts, not parameters: they are stored whatever becomes of the cycle that
+    decided them (a retry finds them stored and decides nothing twice)."""
+    if resolution.outcomes.empty:
+        return 0
+    batch = loaded.outcome_batch(bot_id, resolution.outcomes, resolution.rows)
+    async with ctx.sessions.begin() as session:
+        return await repos.insert_outcomes(session, batch)
 
 
 async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
@@ -39,19 +51,10 @@ async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:
         if bot.watermark_ms is None:
             return ResolveResult(0, 0)
         config = LearningConfig.model_validate(bot.config)
-        watermark = bot.watermark_ms
-        window = Window.back_from(watermark, config.lookback_seconds())
-        horizons = config.horizon_seconds()
-        loaded = await load_resolution_inputs(session, bot_id, window, horizons)
-    inputs = loaded.inputs
-    if inputs.signals.empty:
+        window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
+        loaded = await load_resolution_inputs(session, bot_id, window, config.horizon_seconds())
+    if loaded.inputs.signals.empty:
         return ResolveResult(0, 0)
-    resolution = await asyncio.to_thread(
-        resolve_outcomes, inputs.signals, inputs.prices, horizons, watermark, inputs.outcomes, loaded.outcome_rows
-    )
-    batch = loaded.outcome_batch(bot_id, resolution.outcomes, resolution.rows)
-    stored = 0
-    if len(batch):
-        async with ctx.sessions.begin() as session:
-            stored = await repos.insert_outcomes(session, batch)
+    resolution = await asyncio.to_thread(resolve_pending, loaded.inputs, config, bot.watermark_ms)
+    stored = await store_resolution(ctx, bot_id, loaded, resolution)
     return ResolveResult(stored, resolution.pending)

@@ -181,7 +181,7 @@ async def test_the_resolution_job_reads_the_same_way(ctx: ServiceContext) -> Non
         loaded = await learning_data.load_resolution_inputs(session, "alpha", window)  # horizons from config
     inputs = loaded.inputs
     assert len(inputs.outcomes) == first.stored and len(inputs.prices) == 1  # nothing pending
-    assert np.array_equal(loaded.outcome_rows, np.repeat(np.arange(len(inputs.signals)), 2))
+    assert np.array_equal(inputs.outcome_rows, np.repeat(np.arange(len(inputs.signals)), 2))
     assert len(loaded.signal_ids) == len(inputs.signals) and len(set(loaded.signal_ids.tolist())) == len(inputs.signals)
 
 
