@@ -132,7 +132,7 @@ async def ingest_events(ctx: ServiceContext, principal: Principal, bot_id: str, 
             session, repos.PRICES, rows["price"], ("bot_id", "symbol", "ts")
         )
         if events:
-            await repos.advance_watermark(session, bot_id, max(ev["ts"] for ev in events))
+            await repos.record_ingest(session, bot_id, accepted, max(ev["ts"] for ev in events))
     for kind, n in accepted.items():
         EVENTS_INGESTED.labels(kind).inc(n)
         EVENTS_DUPLICATE.labels(kind).inc(len(rows[kind]) - n)

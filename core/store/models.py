@@ -37,6 +37,13 @@ class Bot(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     watermark_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # What /health and /v1/status count, kept by the writers in the transactions that store the rows
+    # (counting millions of rows per request would scan them every time).
+    signal_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    trade_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    price_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    resolved_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    gap_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ApiKey(Base):

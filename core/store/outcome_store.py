@@ -86,52 +86,53 @@ def copy_rows(batch: OutcomeBatch) -> Iterator[NDArray[np.void]]:
             )
 
 
-async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
-    """Store ``batch``, skipping (bot, signal, horizon) pairs already stored; returns how many were new."""
+async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> dict[str, int]:
+    """Store ``batch``, skipping (bot, signal, horizon) pairs already stored; returns how many were new,
+    by status."""
     if len(batch) == 0:
-        return 0
+        return {}
     if session.get_bind().dialect.name != "postgresql":
         return await _insert_sqlite(session, batch)
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(batch.bot_id)})
     try:
         async with session.begin_nested():
             await pgcopy.copy_in(session, "signal_outcomes", COLUMNS, copy_rows(batch))
-        return len(batch)
+        statuses, counts = np.unique(batch.status.astype(str), return_counts=True)
+        return dict(zip(statuses.tolist(), counts.tolist(), strict=True))
     except sa_exc.IntegrityError:  # some pairs were stored since this writer read: skip them
         return await _insert_new_only(session, batch)
 
 
-async def _insert_new_only(session: AsyncSession, batch: OutcomeBatch) -> int:
+async def _insert_new_only(session: AsyncSession, batch: OutcomeBatch) -> dict[str, int]:
     await session.execute(text("CREATE TEMPORARY TABLE outcome_batch (LIKE signal_outcomes) ON COMMIT DROP"))
     await pgcopy.copy_in(session, "outcome_batch", COLUMNS, copy_rows(batch))
     inserted = await session.execute(
         text(
-            f"INSERT INTO signal_outcomes SELECT DISTINCT ON ({_KEY}) * FROM outcome_batch AS b "
+            f"WITH new AS (INSERT INTO signal_outcomes SELECT DISTINCT ON ({_KEY}) * FROM outcome_batch AS b "
             "WHERE NOT EXISTS (SELECT 1 FROM signal_outcomes AS o WHERE o.bot_id = b.bot_id "
-            "AND o.signal_ts = b.signal_ts AND o.signal_id = b.signal_id AND o.horizon_s = b.horizon_s)"
+            "AND o.signal_ts = b.signal_ts AND o.signal_id = b.signal_id AND o.horizon_s = b.horizon_s) "
+            "RETURNING status) SELECT status, count(*) FROM new GROUP BY status"
         )
     )
+    counts = {str(status): int(n) for status, n in inserted.all()}
     await session.execute(text("DROP TABLE outcome_batch"))
-    return int(getattr(inserted, "rowcount", 0))
+    return counts
 
 
-async def _insert_sqlite(session: AsyncSession, batch: OutcomeBatch) -> int:
+async def _insert_sqlite(session: AsyncSession, batch: OutcomeBatch) -> dict[str, int]:
+    """One ``executemany`` per status, so the row counts say how many of each were new."""
     ret = batch.ret.astype(object)
     ret[np.isnan(batch.ret)] = None
-    columns = (
-        batch.signal_ts.tolist(),
-        batch.signal_id.tolist(),
-        batch.horizon_s.tolist(),
-        batch.status.tolist(),
-        ret.tolist(),
-        batch.mark_ts.tolist(),
-        batch.reason.tolist(),
-    )
-    rows = [(batch.bot_id, *row) for row in zip(*columns, strict=True)]
+    columns = (batch.signal_ts, batch.signal_id, batch.horizon_s, batch.status, ret, batch.mark_ts, batch.reason)
     conn = await session.connection()
-    result = await conn.exec_driver_sql(
-        f"INSERT INTO signal_outcomes ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        f"ON CONFLICT ({_KEY}) DO NOTHING",
-        rows,
-    )
-    return int(result.rowcount)
+    counts = {}
+    for status in sorted(set(batch.status.tolist())):
+        chosen = batch.status == status
+        rows = zip(*(column[chosen].tolist() for column in columns), strict=True)
+        result = await conn.exec_driver_sql(
+            f"INSERT INTO signal_outcomes ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT ({_KEY}) DO NOTHING",
+            [(batch.bot_id, *row) for row in rows],
+        )
+        counts[str(status)] = int(result.rowcount)
+    return counts

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,20 +165,26 @@ TRADES: Table = Trade.__table__  # type: ignore[assignment]
 PRICES: Table = PriceMark.__table__  # type: ignore[assignment]
 
 
-async def advance_watermark(session: AsyncSession, bot_id: str, ts_ms: int) -> None:
+async def record_ingest(session: AsyncSession, bot_id: str, accepted: dict[str, int], ts_ms: int) -> None:
+    """After a batch: advance the bot's watermark to ``ts_ms`` (never back) and count what was stored
+    (``accepted``: new rows per event type, ``signal``/``trade``/``price``)."""
     await session.execute(
         update(Bot)
-        .where(Bot.id == bot_id, (Bot.watermark_ms.is_(None)) | (Bot.watermark_ms < ts_ms))
-        .values(watermark_ms=ts_ms)
+        .where(Bot.id == bot_id)
+        .values(
+            watermark_ms=case((Bot.watermark_ms.is_(None) | (Bot.watermark_ms < ts_ms), ts_ms), else_=Bot.watermark_ms),
+            signal_count=Bot.signal_count + accepted.get("signal", 0),
+            trade_count=Bot.trade_count + accepted.get("trade", 0),
+            price_count=Bot.price_count + accepted.get("price", 0),
+        )
     )
 
 
 async def event_counts(session: AsyncSession, bot_id: str) -> dict[str, int]:
-    out = {}
-    for name, model in (("signals", Signal), ("trades", Trade), ("prices", PriceMark)):
-        stmt = select(func.count()).select_from(model).where(model.bot_id == bot_id)
-        out[name] = int((await session.execute(stmt)).scalar_one())
-    return out
+    """Stored signals, trades and price marks of the bot (kept at ingest: no scan)."""
+    stmt = select(Bot.signal_count, Bot.trade_count, Bot.price_count).where(Bot.id == bot_id)
+    row = (await session.execute(stmt)).one_or_none()
+    return dict(zip(("signals", "trades", "prices"), row or (0, 0, 0), strict=True))
 
 
 async def add_version(
@@ -351,11 +357,19 @@ async def last_succeeded_at(session: AsyncSession, bot_id: str) -> dict[str, int
 
 
 async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> int:
-    """Bulk insert outcomes, skipping (bot, signal, horizon) pairs already stored; returns how many were new.
-
-    Columnar (no object per outcome); see ``core.store.outcome_store``.
-    """
-    return await outcome_store.insert_outcomes(session, batch)
+    """Bulk insert outcomes, skipping (bot, signal, horizon) pairs already stored, and count the new ones
+    on the bot row; returns how many were new. Columnar (no object per outcome); see
+    ``core.store.outcome_store``."""
+    new = await outcome_store.insert_outcomes(session, batch)
+    if new.get("resolved") or new.get("gap"):
+        await session.execute(
+            update(Bot)
+            .where(Bot.id == batch.bot_id)
+            .values(
+                resolved_count=Bot.resolved_count + new.get("resolved", 0), gap_count=Bot.gap_count + new.get("gap", 0)
+            )
+        )
+    return sum(new.values())
 
 
 async def upsert_heartbeat(session: AsyncSession, worker_id: str, queue: str, now_ms: int) -> None:
@@ -383,8 +397,6 @@ async def outcome_rows(session: AsyncSession, bot_id: str, since_ms: int, until_
 
 
 async def outcome_status_counts(session: AsyncSession, bot_id: str) -> dict[str, int]:
-    """Stored outcomes of the bot by status (``resolved``, ``gap``)."""
-    stmt = (
-        select(SignalOutcome.status, func.count()).where(SignalOutcome.bot_id == bot_id).group_by(SignalOutcome.status)
-    )
-    return {status: int(n) for status, n in (await session.execute(stmt)).all()}
+    """Stored outcomes of the bot by status (``resolved``, ``gap``), kept by the outcome writer: no scan."""
+    row = (await session.execute(select(Bot.resolved_count, Bot.gap_count).where(Bot.id == bot_id))).one_or_none()
+    return dict(zip(("resolved", "gap"), row or (0, 0), strict=True))

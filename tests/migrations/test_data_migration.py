@@ -1,6 +1,7 @@
-"""The 2026-12-01 migration keeps every stored row: JSON components become numeric arrays (and back on
-downgrade), outcomes keyed by event id become outcomes keyed by signal id (and back). SQLite and
-PostgreSQL, from an empty database migrated to the revision before."""
+"""The 2026-12-01 migrations keep every stored row: JSON components become numeric arrays (and back on
+downgrade), outcomes keyed by event id become outcomes keyed by signal id (and back), and the bots'
+counters start at the stored counts. SQLite and PostgreSQL, from an empty database migrated to the
+revision before."""
 
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ async def test_upgrade_converts_components_and_outcomes_and_downgrade_restores_t
     await _old_rows(empty_url)
     await upgrade(empty_url)
 
+    counters = await _fetch(empty_url, "SELECT id, signal_count, resolved_count, gap_count FROM bots ORDER BY id")
+    assert counters == [("alpha", 3, 1, 1), ("beta", 1, 1, 0)]
     names = await _fetch(empty_url, "SELECT bot_id, name FROM component_names ORDER BY bot_id, name")
     assert names == sorted({(bot, name) for bot, comps in SIGNALS.values() for name in comps})
     ctx = ServiceContext.create(Settings(database_url=empty_url, redis_url=None))  # type: ignore[arg-type]

@@ -240,6 +240,9 @@ async def test_concurrent_writers_of_overlapping_outcomes_store_each_pair_once(c
     async with ctx.sessions() as session:
         stored = await bulk.read_outcomes(session, "alpha", T0, T0 + len(keys))
     assert sorted(stored["signal_id"].tolist()) == [i for i, _ in keys]
+    async with ctx.sessions() as session:  # the bot's counters saw each pair once, by its stored status
+        counted = await repos.outcome_status_counts(session, "alpha")
+    assert counted == {status: int((stored["status"] == status).sum()) for status in ("resolved", "gap")}
 
 
 async def test_a_big_batch_of_mixed_outcomes_is_stored_whole_and_read_back_exactly(ctx: ServiceContext) -> None:
