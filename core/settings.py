@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     cycle_lease_s: int = Field(
         900, ge=10, description="A running cycle whose worker stops renewing its lease this long is recovered."
     )
+    database_connect_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="PostgreSQL: seconds to wait for a new connection before answering 503 database_unavailable.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("database_url")

@@ -124,7 +124,7 @@ class ServiceContext:
 
     @classmethod
     def create(cls, settings: Settings) -> ServiceContext:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.database_connect_timeout_s)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
 
     async def close(self) -> None:

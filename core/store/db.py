@@ -20,18 +20,20 @@ from core.errors import EdgeloopError, ErrorKind
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets foreign keys, WAL and a busy timeout so API and jobs can share a file.
+def make_engine(url: str, connect_timeout_s: float = 10.0) -> AsyncEngine:
+    """An async engine; SQLite gets foreign keys, WAL and a busy timeout so API and jobs can share a file;
+    PostgreSQL gives up opening a connection after ``connect_timeout_s`` (asyncpg's own default is 60 s,
+    so a database host that silently drops packets would hold every request that long).
 
     A failure to open a connection is flagged like a dropped one (``connection_invalidated``), so
     :func:`unavailable_error` recognises both.
     """
-    engine = _make_engine(url)
+    engine = _make_engine(url, connect_timeout_s)
     event.listen(engine.sync_engine, "handle_error", _flag_connect_failure)
     return engine
 
 
-def _make_engine(url: str) -> AsyncEngine:
+def _make_engine(url: str, connect_timeout_s: float) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
 
@@ -44,7 +46,14 @@ def _make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, json_serializer=_json_dumps)
+    return create_async_engine(
+        url,
+        pool_size=20,
+        max_overflow=10,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        connect_args={"timeout": connect_timeout_s},
+    )
 
 
 def _flag_connect_failure(context: ExceptionContext) -> None:

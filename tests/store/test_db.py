@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,29 @@ async def _failure(url: str, sql: str = "SELECT 1") -> BaseException:
 async def test_a_refused_connection_is_an_outage() -> None:
     error = unavailable_error(await _failure(REFUSED_URL))
     assert error is not None and (error.kind, error.code) == (ErrorKind.UNAVAILABLE, "database_unavailable")
+
+
+async def test_a_server_that_never_answers_is_an_outage_within_the_connect_timeout() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accepts the connection, never says a word
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test", connect_timeout_s=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            async with engine.connect():
+                pass
+        waited = time.monotonic() - started
+    finally:
+        await engine.dispose()
+        server.close()
+        await server.wait_closed()
+    assert 0.4 < waited < 5
+    error = unavailable_error(caught.value)
+    assert error is not None and error.code == "database_unavailable"
 
 
 async def test_a_database_file_that_cannot_be_opened_is_an_outage(tmp_path: Path) -> None:
