@@ -10,6 +10,7 @@ Defaults: 1,000,000 signals, 20 components, 50 symbols, 5 horizons, 10,000,000 p
      (n, mean, sd of sign(score) * ret) and the ratio;
  scaling: the comprehensive cycle incl. resolution at 1/10 of the size vs full size (time ratio of the
      best of three runs each).
+The allocator is set as a worker sets it (``workers/allocator.py``; ``--glibc-defaults`` to compare).
 Part (c) of the issue (end to end through PostgreSQL) is bench/cycle_pg.py.
 ``build_market`` is the reusable hook (the storage team's end-to-end PostgreSQL bench loads it).
 """
@@ -34,6 +35,8 @@ from core.learn.outcomes import Resolution, resolve_outcomes, tolerance_ms
 from core.learn.proposal import Proposal
 from core.schemas.config import LearningConfig
 from core.schemas.params import default_sections
+from core.settings import Settings
+from workers.allocator import keep_freed_memory
 
 T0 = 1_767_225_600_000
 DAY_MS = 86_400_000
@@ -206,7 +209,12 @@ def timed_cycle(inputs: CycleInputs, config: LearningConfig, now: int) -> tuple[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_market_args(ap)
+    ap.add_argument(
+        "--glibc-defaults", action="store_true", help="leave the allocator as glibc sets it (not as a worker does)"
+    )
     args = ap.parse_args()
+    tuned = not args.glibc_defaults and keep_freed_memory(Settings().keep_freed_memory_mb)
+    print(f"allocator: {'as a worker sets it (workers/allocator.py)' if tuned else 'glibc defaults'}")
     n = args.signals
     marks = args.marks or 10 * n
     trades = args.trades or max(n // 10, 1)

@@ -257,7 +257,11 @@ async def child_cycle(dsn: str) -> dict[str, Any]:
     pgcopy.decode_csv = _timed_sync(detail, "decode_csv", pgcopy.decode_csv)
     for name in ("outcomes_frame", "components_frame"):
         setattr(learning_data, name, _timed_sync(detail, name, getattr(learning_data, name)))
-    ctx = ServiceContext.create(Settings(database_url=sa_url(dsn), redis_url=None))  # type: ignore[arg-type]
+    from workers.allocator import keep_freed_memory
+
+    settings = Settings(database_url=sa_url(dsn), redis_url=None)  # type: ignore[arg-type]
+    keep_freed_memory(settings.keep_freed_memory_mb)  # as the worker that runs the cycle does
+    ctx = ServiceContext.create(settings)
     ctx.jobs = _RunHere()
     rss0 = peak_rss_mb()
     try:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         le=300,
         description="PostgreSQL: seconds to wait for a new connection before answering 503 database_unavailable.",
     )
+    keep_freed_memory_mb: int = Field(
+        2047,
+        ge=0,
+        le=2047,
+        description="Processes that run cycles keep up to this much freed memory (MiB) for the next arrays "
+        "instead of returning it to the OS (glibc); 0 keeps the allocator's defaults. See workers/allocator.py.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("database_url")

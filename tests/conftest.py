@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -88,10 +89,21 @@ async def database_url(
     if isinstance(pg_template, BaseException):
         unavailable("PostgreSQL", pg_template)
         return
+    async with scratch_pg_database(pg_template) as url:
+        yield url
+
+
+@asynccontextmanager
+async def scratch_pg_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of ``template``, or empty) for the block; its URL. Dropped after."""
     name = f"el_t_{uuid.uuid4().hex[:12]}"
-    conn = await pg_admin()
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+        conn = await pg_admin()
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)
+        raise
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         yield pg_url(name)
     finally:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

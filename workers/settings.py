@@ -17,6 +17,7 @@ from core.services.context import ServiceContext, wall_clock_ms
 from core.settings import Settings
 from core.store.db import ensure_migrated
 from workers import jobs
+from workers.allocator import keep_freed_memory
 from workers.heartbeat import beat_forever, worker_id
 from workers.queue import QUEUE_NAME, ArqJobQueue
 
@@ -114,6 +115,8 @@ async def close_worker(worker: Worker, grace_s: float = 0.0) -> None:
 
 def run_worker(settings: Settings) -> None:
     """Run an arq worker until SIGINT/SIGTERM: cycles, resolutions and the per-minute schedule fan-out."""
+
+    keep_freed_memory(settings.keep_freed_memory_mb)
 
     async def main() -> None:
         worker = make_worker(settings)

@@ -5,7 +5,6 @@ revision before."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from core.services import learning_data
 from core.services.context import ServiceContext
 from core.settings import Settings
 from core.store.db import make_engine, upgrade
-from tests.conftest import REQUIRE_SERVICES, pg_admin, pg_url
+from tests.conftest import scratch_pg_database
 
 BEFORE = "8fcd2e47b2bb"
 T0 = 1_767_225_600_000
@@ -41,19 +40,8 @@ async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
         return
-    try:
-        conn = await pg_admin()
-    except OSError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"el_m_{uuid.uuid4().hex[:12]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        yield pg_url(name)
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with scratch_pg_database() as url:
+        yield url
 
 
 async def _execute(url: str, statements: list[tuple[str, list[dict[str, Any]]]]) -> None:
