@@ -97,8 +97,8 @@ async def insert_outcomes(session: AsyncSession, batch: OutcomeBatch) -> dict[st
     try:
         async with session.begin_nested():
             await pgcopy.copy_in(session, "signal_outcomes", COLUMNS, copy_rows(batch))
-        statuses, counts = np.unique(batch.status.astype(str), return_counts=True)
-        return dict(zip(statuses.tolist(), counts.tolist(), strict=True))
+        codes, statuses = pd.factorize(batch.status)
+        return {str(status): int(n) for status, n in zip(statuses, np.bincount(codes), strict=True)}
     except sa_exc.IntegrityError:  # some pairs were stored since this writer read: skip them
         return await _insert_new_only(session, batch)
 
