@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.learn.frames import (
     OUTCOME_COLUMNS,
@@ -185,9 +185,22 @@ async def load_marks(
         np.maximum.at(hi, codes, sig_hi)
         np.maximum(lo, window.since_ms, out=lo)
         np.minimum(hi, window.until_ms, out=hi)
+    return await _marks_frame(session, bot_id, names, lo, hi, window)
+
+
+async def _marks_frame(
+    conn: AsyncSession | AsyncConnection,
+    bot_id: str,
+    names: list[str],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+    window: Window,
+) -> pd.DataFrame:
+    """Marks of ``names[i]`` within [lo[i], hi[i]], or its first mark in the window when there are none
+    there (``lo > hi``: none wanted), in (symbol, ts) order."""
     wanted = np.flatnonzero(lo <= hi)
     k, ts, price = await bulk.read_marks(
-        session, bot_id, [names[i] for i in wanted], lo[wanted].tolist(), hi[wanted].tolist()
+        conn, bot_id, [names[i] for i in wanted], lo[wanted].tolist(), hi[wanted].tolist()
     )
     code = wanted[k]
     present = np.zeros(len(names), dtype=bool)
@@ -195,7 +208,7 @@ async def load_marks(
     unmarked = np.flatnonzero(~present)
     if unmarked.size:  # one mark stands for "this symbol has marks in the window"
         first_k, first_ts, first_price = await bulk.read_marks(
-            session,
+            conn,
             bot_id,
             [names[i] for i in unmarked],
             [window.since_ms] * unmarked.size,
@@ -219,6 +232,21 @@ async def load_marks(
     return pd.DataFrame({"symbol": pd.array(names, dtype="str").take(code), "ts": ts, "price": price})
 
 
+async def _window_marks(session: AsyncSession, bot_id: str, window: Window) -> tuple[list[str], pd.DataFrame]:
+    """Every mark in the window of every symbol the window's signals name (and those symbols), read on
+    a connection of its own: ``load_marks`` with no bounds, without waiting for the signals."""
+
+    async def read(conn: AsyncConnection) -> tuple[list[str], pd.DataFrame]:
+        names = await bulk.window_symbols(conn, bot_id, window.since_ms, window.until_ms)
+        edges = (
+            np.full(len(names), window.since_ms, dtype=np.int64),
+            np.full(len(names), window.until_ms, dtype=np.int64),
+        )
+        return names, await _marks_frame(conn, bot_id, names, *edges, window)
+
+    return await bulk.read_on(session, True, read)
+
+
 async def _horizons(session: AsyncSession, bot_id: str) -> list[int] | None:
     bot = await repos.get_bot(session, bot_id)
     return None if bot is None else LearningConfig.model_validate(bot.config).horizon_seconds()
@@ -230,14 +258,22 @@ async def _load(
     """The reads in an order that overlaps the server's work with ours: on PostgreSQL the stored
     outcomes and the component scores are read on connections of their own while the signals are
     decoded here. Those statements see their own snapshots: rows stored meanwhile are dropped by the
-    id alignment, and a signal stored meanwhile may come without its scores until the next cycle."""
+    id alignment, and a signal stored meanwhile may come without its scores until the next cycle.
+
+    A bot with no outcome stored yet (its first cycle, a backfill) has every pair pending, so the marks
+    they can use are the whole window's: those are read beside the signals too, not after them (and
+    again the usual way if the signals turn out to name a symbol that read did not know)."""
     since, until = window.since_ms, window.until_ms
     apart = bulk.is_postgres(session)
     reads: list[asyncio.Future[Any]] = []
+    early_marks: asyncio.Future[tuple[list[str], pd.DataFrame]] | None = None
     if apart:
         reads.append(asyncio.ensure_future(bulk.read_outcomes(session, bot_id, since, until, apart=True)))
         if full:
             reads.append(asyncio.ensure_future(bulk.read_components(session, bot_id, since, until, apart=True)))
+        if not any((await repos.outcome_status_counts(session, bot_id)).values()):
+            early_marks = asyncio.ensure_future(_window_marks(session, bot_id, window))
+            reads.append(early_marks)
     try:
         ids, columns = await bulk.read_signals(session, bot_id, since, until)
         signals = frame(columns, SIGNAL_COLUMNS)
@@ -251,6 +287,12 @@ async def _load(
         else:
             stored = await bulk.read_outcomes(session, bot_id, since, until)
             comps = await bulk.read_components(session, bot_id, since, until) if full else None
+        prices = None
+        if early_marks is not None:
+            known, window_marks = await early_marks
+            if set(signals["symbol"].unique()) <= set(known):
+                prices = window_marks
+            del window_marks
     finally:  # on an error here: stop the other reads, and never leave their own errors unretrieved
         for read in reads:
             read.cancel()
@@ -263,10 +305,11 @@ async def _load(
     del comps
     outcomes, rows = outcomes_frame(stored, ids, signals["event_id"].array)
     del stored
-    bounds = None
-    if horizons_s is not None:
-        bounds = pending_mark_spans(signals, outcomes, rows, list(horizons_s))
-    prices = await load_marks(session, bot_id, signals, window, bounds)
+    if prices is None:
+        bounds = None
+        if horizons_s is not None:
+            bounds = pending_mark_spans(signals, outcomes, rows, list(horizons_s))
+        prices = await load_marks(session, bot_id, signals, window, bounds)
     trades = trades if trades is not None else empty_frame(TRADE_COLUMNS)
     inputs = CycleInputs(
         signals=signals, components=components, trades=trades, prices=prices, outcomes=outcomes, outcome_rows=rows

@@ -73,8 +73,9 @@ STATUSES: tuple[str, ...] = ("resolved", "gap")
 REASONS: tuple[str | None, ...] = (None, "no_marks", "missing_mark")
 
 
-def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def is_postgres(session: AsyncSession | AsyncConnection) -> bool:
+    bind = session.get_bind() if isinstance(session, AsyncSession) else session
+    return bind.dialect.name == "postgresql"
 
 
 def _transpose(rows: Sequence[Sequence[Any]], kinds: dict[str, str]) -> pgcopy.Columns:
@@ -147,7 +148,7 @@ async def read_components(
     """Component scores of the signals with since <= ts <= until, keyed by ``signals.id`` (any order).
     ``apart``: as for ``read_outcomes``."""
     if is_postgres(session):
-        return await _on_postgres(session, apart, lambda conn: _components_pg(conn, bot_id, since_ms, until_ms))
+        return await read_on(session, apart, lambda conn: _components_pg(conn, bot_id, since_ms, until_ms))
     stmt = select(SIGNALS.c.id, cast(SIGNALS.c.component_ids, Text), cast(SIGNALS.c.component_values, Text)).where(
         _window(SIGNALS, bot_id, since_ms, until_ms)
     )
@@ -227,10 +228,10 @@ async def read_outcomes(
     """
     if not is_postgres(session):
         return _transpose((await session.execute(outcomes_select(bot_id, since_ms, until_ms))).all(), OUTCOME_READ)
-    return await _on_postgres(session, apart, lambda conn: _outcomes_pg(conn, bot_id, since_ms, until_ms))
+    return await read_on(session, apart, lambda conn: _outcomes_pg(conn, bot_id, since_ms, until_ms))
 
 
-async def _on_postgres(session: AsyncSession, apart: bool, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+async def read_on(session: AsyncSession, apart: bool, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """``read`` on the session's connection, or (``apart``) on a connection of its own whose transaction
     only runs this read: no JIT (it compiles for longer than these scans run), no parallel workers,
     whose interleaved rows would break up each signal's outcomes (the caller's fast path)."""
@@ -269,8 +270,14 @@ _MARKS_PG = (
 )
 
 
+async def window_symbols(conn: AsyncSession | AsyncConnection, bot_id: str, since_ms: int, until_ms: int) -> list[str]:
+    """The symbols the signals with since <= ts <= until name, sorted."""
+    stmt = select(SIGNALS.c.symbol).where(_window(SIGNALS, bot_id, since_ms, until_ms)).distinct()
+    return sorted(str(symbol) for symbol in (await conn.execute(stmt)).scalars())
+
+
 async def read_marks(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     bot_id: str,
     symbols: Sequence[str],
     lo_ms: Sequence[int],

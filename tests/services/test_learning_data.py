@@ -172,6 +172,38 @@ async def test_marks_are_read_only_where_pending_pairs_can_use_them(ctx: Service
     assert reasons[("e0", 60)] == "missing_mark" and reasons[("s0", 60)] == "no_marks"
 
 
+async def test_with_nothing_stored_the_window_marks_are_read_beside_the_signals(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sig = [signal(event_id="b0", ts=T0, symbol="btc"), signal(event_id="s0", ts=T0 + 30 * MIN, symbol="sol")]
+    sig.append(signal(event_id="e0", ts=T0 + 20 * MIN, symbol="eth"))
+    marks = [*_marks("btc", T0, T0 + 53 * MIN, 30_000), *_marks("eth", T0, T0 + 2 * MIN, 30_000)]
+    window = await _bot(ctx, [*sig, *marks])
+    inputs = await _load(ctx, window)
+    async with ctx.sessions() as session:
+        everything = await learning_data.load_marks(session, "alpha", inputs.signals, window, None)
+    if ctx.settings.database_url.startswith("postgresql"):  # the early read: every mark of the window
+        pd.testing.assert_frame_equal(inputs.prices, everything, check_exact=True)
+    got = resolve_outcomes(inputs.signals, inputs.prices, HORIZONS, window.until_ms)
+    full = resolve_outcomes(inputs.signals, everything, HORIZONS, window.until_ms)
+    pd.testing.assert_frame_equal(got.outcomes, full.outcomes, check_exact=True)
+
+    # A signal whose symbol the early read did not know (stored between its reads): read the usual way.
+    real = bulk.window_symbols
+
+    async def missing_eth(*args: Any) -> list[str]:
+        return [s for s in await real(*args) if s != "eth"]
+
+    monkeypatch.setattr(bulk, "window_symbols", missing_eth)
+    again = await _load(ctx, window)
+    assert set(again.prices["symbol"]) == {"btc", "eth"}
+    pd.testing.assert_frame_equal(
+        resolve_outcomes(again.signals, again.prices, HORIZONS, window.until_ms).outcomes,
+        full.outcomes,
+        check_exact=True,
+    )
+
+
 async def test_the_resolution_job_reads_the_same_way(ctx: ServiceContext) -> None:
     window = await _bot(ctx, [*_signals(escaped_key=True), *_marks("btcusdt", T0, T0 + 30 * MIN)])
     first = await resolve.resolve_bot(ctx, "alpha")
