@@ -1,8 +1,10 @@
-"""PostgreSQL ``COPY ... TO STDOUT`` through a session's asyncpg connection, decoded into numpy columns.
+"""PostgreSQL ``COPY`` through a session's asyncpg connection, in its transaction, to and from numpy.
 
-Used by ``core/store/bulk.py`` for the learning loop's bulk reads: pandas' C reader for CSV (rows
-with text), ``numpy.frombuffer`` for the binary format of aggregated arrays (numbers only). Driver
-errors are raised as SQLAlchemy reports them for statements it runs, so callers classify them alike.
+Out (``COPY ... TO STDOUT``, ``core/store/bulk.py``'s bulk reads): pandas' C reader for CSV (rows
+with text), ``numpy.frombuffer`` for the binary format (fixed-width rows, aggregated arrays). In
+(``COPY ... FROM STDIN``, ``core/store/outcome_store.py``): binary rows built as numpy record arrays.
+Driver errors are raised as SQLAlchemy reports them for statements it runs, so callers classify
+them alike.
 """
 
 from __future__ import annotations
