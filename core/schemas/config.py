@@ -59,6 +59,21 @@ class LearningConfig(BaseModel):
         description="Edges of the conviction buckets used by sizing and the conviction gate.",
     )
     auto_apply: bool = Field(True, description="false = apprentice mode: cycles only propose, an admin applies.")
+    params_ttl: Duration = Field("7d", description="A document's `expires_at` is its `created_at` plus this.")
+    evidence_ttl: Duration = Field(
+        "3d",
+        description="Event time without significant evidence after which a moved weight or multiplier decays "
+        "toward its default (within max_step per cycle).",
+    )
+    ev_half_life: Duration | None = Field(
+        None, description="Half-life (event time) of the weights learner's outcome weighting; null = equal weights."
+    )
+    redundancy_threshold: float = Field(
+        0.8, gt=0, lt=1, description="Score correlation above which two components are estimated jointly."
+    )
+    rule_min_support: int = Field(100, ge=2, description="Fewest outcomes a candidate rule must cover to be tested.")
+    rule_fdr: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg false discovery rate of the daily rules.")
+    max_rules: int = Field(20, ge=0, le=1000, description="Most rules a document carries, strongest first.")
     schedule: Schedule = Field(default_factory=Schedule, description="When scheduled jobs run.")
 
     @field_validator("horizons")
