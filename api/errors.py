@@ -14,6 +14,7 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.TOO_LARGE: 413,
+    ErrorKind.UNSUPPORTED: 415,
     ErrorKind.UNAVAILABLE: 503,
 }
 
@@ -25,6 +26,7 @@ GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     ErrorKind.CONFLICT: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorKind.TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ErrorKind.UNSUPPORTED: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorKind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
 }
 

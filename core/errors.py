@@ -19,6 +19,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
+    UNSUPPORTED = "unsupported"  # a body in a media type or encoding the API does not read
     UNAVAILABLE = "unavailable"
 
 
@@ -51,9 +52,17 @@ class EdgeloopError(Exception):
         return f"{self.code}: {self.detail}"
 
 
+SHOWN_CHARS = 100  # an identifier echoed in an error is cut to this (a 10k-char id would fill gRPC trailers)
+
+
+def shown(ident: str) -> str:
+    """``ident`` as echoed in an error message: repr, at most ``SHOWN_CHARS`` characters of it."""
+    return repr(ident) if len(ident) <= SHOWN_CHARS else repr(ident[:SHOWN_CHARS]) + f"... ({len(ident)} chars)"
+
+
 def not_found(what: str, ident: str) -> EdgeloopError:
     return EdgeloopError(
-        ErrorKind.NOT_FOUND, f"{what}_not_found", f"{what.capitalize()} not found", f"No {what} {ident!r}."
+        ErrorKind.NOT_FOUND, f"{what}_not_found", f"{what.capitalize()} not found", f"No {what} {shown(ident)}."
     )
 
 

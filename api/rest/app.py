@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.rest import problems
+from api.rest.bodies import StrictBodies
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
 from api.rest.routes import audit, bots, cycles, events, insight, params, system
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
     app.add_middleware(ParamsFastPath)
+    app.add_middleware(StrictBodies)
     app.add_middleware(MetricsMiddleware)  # added last: outermost, so it also counts what the fast path answers
     for module in (system, bots, events, params, cycles, insight, audit):
         app.include_router(module.router)

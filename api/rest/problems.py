@@ -60,7 +60,8 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def _error_response(exc: EdgeloopError) -> Response:
+def error_response(exc: EdgeloopError) -> Response:
+    """The problem+json response of a service error (status from the one kind table, Retry-After if any)."""
     retry_after = RETRY_AFTER_S.get(exc.kind)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem_response(HTTP_STATUS[exc.kind], exc.code, exc.title, exc.detail, exc.errors, headers)
@@ -68,7 +69,7 @@ def _error_response(exc: EdgeloopError) -> Response:
 
 async def _edgeloop_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, EdgeloopError)
-    return _error_response(exc)
+    return error_response(exc)
 
 
 async def _database_failure(request: Request, exc: Exception) -> Response:
@@ -76,7 +77,7 @@ async def _database_failure(request: Request, exc: Exception) -> Response:
     if error is None:
         raise exc  # a bug, not an outage: the 500 handler logs it
     log.warning("database unavailable on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(error)
+    return error_response(error)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -103,7 +104,14 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "internal_error", "Internal error", "The server failed; the error was logged.")
+    # The server drops the connection after a 500 (the exception propagates past the response): say so,
+    # so a keep-alive client opens a new one for its next request instead of failing on a reset.
+    return problem_response(
+        500, "internal_error", "Internal error", "The server failed; the error was logged.", headers=CLOSE
+    )
+
+
+CLOSE = {"Connection": "close"}
 
 
 def install(app: FastAPI) -> None:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from core.schemas.duration import Duration, duration_seconds
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
+def _pair(value: Any) -> Any:
+    # JSON has no tuples: strict validation takes a two-element list as the pair it stands for.
+    return tuple(value) if isinstance(value, list) else value
+
+
 class Schedule(BaseModel):
     """When the learning jobs of one bot run (UTC)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "yes" is not true, 4546.0 not an int
 
     enabled: bool = Field(True, description="Run scheduled jobs for this bot at all.")
     resolve_every: Duration = Field("10m", description="Interval of outcome resolution.")
@@ -33,7 +39,7 @@ class Schedule(BaseModel):
 class LearningConfig(BaseModel):
     """Everything a bot can tune about how it learns. Defaults are the documented ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "yes" is not true, 4546.0 not an int
 
     horizons: list[Duration] = Field(
         default_factory=lambda: ["1m", "5m", "15m", "30m", "1h"],
@@ -48,7 +54,9 @@ class LearningConfig(BaseModel):
     max_step: float = Field(
         0.20, gt=0, le=1.0, description="Largest relative change of any weight or multiplier in one cycle."
     )
-    weight_bounds: tuple[float, float] = Field((0.05, 5.0), description="Lowest and highest weight a cycle may set.")
+    weight_bounds: Annotated[tuple[float, float], BeforeValidator(_pair)] = Field(
+        (0.05, 5.0), description="Lowest and highest weight a cycle may set."
+    )
     lookback: Duration = Field("7d", description="Window, counted back from the bot's watermark, that cycles read.")
     combo_min_trades: int = Field(20, ge=1, description="Trades of a symbol+direction before it may be blocked.")
     combo_max_win_rate: float = Field(0.40, gt=0, lt=1, description="Win rate below which a combo may be blocked.")

@@ -11,7 +11,7 @@ CycleStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
 class CycleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: CycleKind = Field("continuous", description="`continuous`, or `comprehensive` (adds the slower learners).")
     dry_run: bool = Field(

@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 from core.schemas.timefmt import rfc3339_to_ms
 
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+EPOCH_SECONDS_BELOW = 10**11  # an integer time below this (1973 in ms, year 5138 in s) was sent in seconds
 _MIN_MS = 0
 _MAX_MS = 253402300799999  # 9999-12-31
 
@@ -24,6 +25,8 @@ def _to_epoch_ms(value: Any, info: ValidationInfo) -> int:
     if isinstance(value, bool):
         raise ValueError("time must be an RFC 3339 string or integer epoch milliseconds")
     if isinstance(value, int):
+        if value < EPOCH_SECONDS_BELOW:
+            raise ValueError("looks like epoch seconds; send milliseconds (integer times are epoch milliseconds)")
         ms = value
     elif isinstance(value, str):
         ms = rfc3339_to_ms(value)

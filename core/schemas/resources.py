@@ -6,6 +6,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from core.schemas.events import NO_NUL
+
 T = TypeVar("T")
 
 
@@ -64,14 +66,14 @@ class AuditRead(BaseModel):
 
 
 class BotCreate(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
     id: str = Field(..., description="Bot id: [a-z0-9][a-z0-9_-]{0,62}", examples=["alpha-1"])
-    name: str | None = Field(None, max_length=200, description="Display name (defaults to the id).")
+    name: str | None = Field(None, max_length=200, pattern=NO_NUL, description="Display name (defaults to the id).")
     config: dict[str, Any] | None = Field(None, description="Learning config; omitted fields take their defaults.")
 
 
 class RollbackCreate(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
     version: int = Field(..., ge=1, description="The version whose sections the new version copies.")

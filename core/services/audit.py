@@ -7,6 +7,7 @@ from core.schemas.resources import AuditRead, Page
 from core.services.auth import Principal, require_bot
 from core.services.context import ServiceContext
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
+from core.services.validation import INT8_MAX
 from core.store import repos
 
 
@@ -17,7 +18,9 @@ async def list_audit(
     async with ctx.sessions() as session:
         if await repos.current_version(session, bot_id) is None:
             raise not_found("bot", bot_id)
-        items = await repos.list_audit(session, bot_id, before=decode_int_cursor(cursor), limit=limit + 1)
+        items = await repos.list_audit(
+            session, bot_id, before=decode_int_cursor(cursor, max_value=INT8_MAX), limit=limit + 1
+        )
     more = len(items) > limit
     items = items[:limit]
     return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)

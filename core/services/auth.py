@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.errors import forbidden, not_found, unauthenticated
 from core.services.context import REFRESH_AHEAD, ServiceContext
+from core.services.validation import is_bot_id
 from core.store.models import ApiKey
 
 ADMIN_TOKEN_ID = "admin_token"
@@ -118,8 +119,8 @@ def may_read(principal: Principal, bot_id: str) -> bool:
 
 def require_bot(principal: Principal, bot_id: str) -> None:
     """Read/ingest access: admin, or the bot's own key. Another bot's key sees 404, not 403."""
-    if not may_read(principal, bot_id):
-        raise not_found("bot", bot_id)
+    if not may_read(principal, bot_id) or not is_bot_id(bot_id):
+        raise not_found("bot", bot_id)  # an id no bot can have never reaches the database
 
 
 def require_admin(principal: Principal, bot_id: str | None = None) -> None:

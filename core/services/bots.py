@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +16,9 @@ from core.schemas.timefmt import ms_to_rfc3339
 from core.services.auth import Principal, new_key, require_admin, require_bot
 from core.services.context import ServiceContext
 from core.services.paging import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from core.services.validation import field_errors
+from core.services.validation import field_errors, is_bot_id, require_stored_id
 from core.store import repos
 from core.store.models import ApiKey, Bot
-
-BOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 def parse_config(raw: Any) -> LearningConfig:
@@ -39,7 +36,7 @@ async def create_bot(
 ) -> BotCreated:
     """Create a bot with version 1 of its params (defaults) and its first key, in one transaction."""
     require_admin(principal)
-    if not BOT_ID.match(bot_id):
+    if not is_bot_id(bot_id):
         raise invalid(
             "invalid_bot_id",
             "Invalid bot id",
@@ -162,6 +159,7 @@ async def create_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str)
 
 async def revoke_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str, key_id: str) -> None:
     require_admin(principal, bot_id)
+    require_stored_id(key_id, "key")
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
         if await repos.get_bot(session, bot_id) is None:

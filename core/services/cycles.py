@@ -30,6 +30,7 @@ from core.services.context import ServiceContext
 from core.services.cycle_run import MAX_ATTEMPTS, SYSTEM, claim_next, fail_row, run_claimed, transient
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
 from core.services.params import commit_version, version_committed
+from core.services.validation import INT8_MAX, require_stored_id
 from core.store import repos
 from core.store.models import Cycle
 
@@ -124,6 +125,7 @@ async def trigger_cycle(
 
 async def get_cycle(ctx: ServiceContext, principal: Principal, bot_id: str, cycle_id: str) -> CycleRead:
     require_bot(principal, bot_id)
+    require_stored_id(cycle_id, "cycle")
     async with ctx.sessions() as session:
         row = await repos.get_cycle(session, bot_id, cycle_id)
     if row is None:
@@ -139,7 +141,9 @@ async def list_cycles(
     async with ctx.sessions() as session:
         if await repos.current_version(session, bot_id) is None:
             raise not_found("bot", bot_id)
-        rows = await repos.list_cycles(session, bot_id, before=decode_int_cursor(cursor), limit=limit + 1)
+        rows = await repos.list_cycles(
+            session, bot_id, before=decode_int_cursor(cursor, max_value=INT8_MAX), limit=limit + 1
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=[cycle_read(r) for r in rows], next_cursor=encode_cursor(rows[-1].seq) if more else None)
@@ -148,6 +152,7 @@ async def list_cycles(
 async def apply_cycle(ctx: ServiceContext, principal: Principal, bot_id: str, cycle_id: str) -> ParamDocument:
     """Make a stored proposal (dry run or apprentice mode) the next version; 409 if stale or not applicable."""
     require_admin(principal, bot_id)
+    require_stored_id(cycle_id, "cycle")
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
         if not await repos.lock_bot(session, bot_id):

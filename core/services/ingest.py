@@ -14,7 +14,7 @@ from core.schemas.resources import IngestResult
 from core.services.auth import Principal, require_bot
 from core.services.context import ServiceContext
 from core.services.metrics import EVENTS_DUPLICATE, EVENTS_INGESTED, EVENTS_REJECTED
-from core.services.validation import field_errors
+from core.services.validation import check_utf8_body, field_errors
 from core.store import repos
 
 _BATCH = TypeAdapter(list[Event])
@@ -32,11 +32,18 @@ def _too_large(detail: str) -> EdgeloopError:
 
 def _loads(text: bytes) -> Any:
     # orjson is fast but rejects NaN/Infinity tokens; the stdlib reads them, so such a batch
-    # gets a 422 naming the event instead of a 400 for the whole body.
+    # gets a 422 naming the event instead of a 400 for the whole body. The stdlib is given text
+    # decoded strictly as UTF-8 (from bytes it would guess UTF-16), and what it read must encode
+    # back to UTF-8: a lone surrogate escape ("\ud800") can be stored nowhere.
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        doc = json.loads(text.decode("utf-8"))
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate escape", "", 0) from None
+    return doc
 
 
 def check_size(ctx: ServiceContext, n_bytes: int) -> None:
@@ -46,7 +53,8 @@ def check_size(ctx: ServiceContext, n_bytes: int) -> None:
 
 
 def parse_json_batch(body: bytes) -> list[Any]:
-    """``{"events": [...]}`` -> the raw event list; 400 if not JSON, 422 if not that shape."""
+    """``{"events": [...]}`` -> the raw event list; 400 if not JSON, 415 if not UTF-8, 422 if not that shape."""
+    check_utf8_body(body)
     try:
         doc = _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -62,7 +70,8 @@ def parse_json_batch(body: bytes) -> list[Any]:
 
 
 def parse_ndjson_batch(body: bytes) -> list[Any]:
-    """One event per line (blank lines ignored); index = 0-based line number."""
+    """One event per line (blank lines ignored); index = 0-based line number; 415 if not UTF-8."""
+    check_utf8_body(body)
     events = []
     for number, line in enumerate(body.split(b"\n")):
         if not line.strip():

@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from core.errors import EdgeloopError, FieldError, invalid
+from core.services.validation import INT4_MAX, ascii_int, is_storable_id
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -22,7 +23,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _bad_cursor() from None
-    if not raw:
+    if not raw or not is_storable_id(raw):  # nothing this API issues holds NUL or is empty
         raise _bad_cursor()
     return raw
 
@@ -36,10 +37,13 @@ def _bad_cursor() -> EdgeloopError:
     )
 
 
-def decode_int_cursor(cursor: str | None) -> int | None:
+def decode_int_cursor(cursor: str | None, *, max_value: int = INT4_MAX) -> int | None:
+    """A cursor holding a position (version, sequence number, offset): ASCII digits, at most ``max_value``
+    (the column's range, so an out-of-range number is a 422, not a database error)."""
     raw = decode_cursor(cursor)
     if raw is None:
         return None
-    if not raw.isdigit():
+    value = ascii_int(raw, max_value=max_value)
+    if value is None:
         raise _bad_cursor()
-    return int(raw)
+    return value

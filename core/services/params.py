@@ -27,6 +27,7 @@ from core.schemas.timefmt import ms_to_rfc3339
 from core.services.auth import Principal, may_read, require_admin, require_bot
 from core.services.context import REFRESH_AHEAD, ServiceContext
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
+from core.services.validation import INT4_MAX, require_version_number
 from core.store import repos
 
 POLL_INTERVAL_S = 0.5
@@ -141,6 +142,7 @@ async def get_params_if_newer(
 
 
 async def _document(ctx: ServiceContext, bot_id: str, version: int) -> dict[str, Any]:
+    require_version_number(version)
     async with ctx.sessions() as session:
         if await repos.current_version(session, bot_id) is None:
             raise not_found("bot", bot_id)
@@ -242,7 +244,7 @@ async def rollback(ctx: ServiceContext, principal: Principal, bot_id: str, versi
     async with ctx.sessions.begin() as session:
         if await repos.current_version(session, bot_id) is None:
             raise not_found("bot", bot_id)
-        old = await repos.get_version_document(session, bot_id, version)
+        old = await repos.get_version_document(session, bot_id, version) if 1 <= version <= INT4_MAX else None
         if old is None:
             raise invalid(
                 "unknown_version",

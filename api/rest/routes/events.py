@@ -10,6 +10,7 @@ from api.rest.deps import Caller, Ctx
 from api.rest.problems import ERROR_RESPONSES, Problem
 from core.schemas.resources import IngestResult
 from core.services import ingest
+from core.services.validation import ascii_int
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -70,8 +71,9 @@ _BODY_DOC: dict[str, Any] = {
 
 async def _read_body(ctx: Ctx, request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
-        ingest.check_size(ctx, int(declared))
+    size = ascii_int(declared) if declared is not None else None
+    if size is not None:
+        ingest.check_size(ctx, size)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)

@@ -17,6 +17,7 @@ from core.services.auth import Principal
 from core.services.context import ServiceContext
 from core.services.paging import DEFAULT_LIMIT, MAX_LIMIT
 from core.services.params import CurrentParams
+from core.services.validation import INT4_MAX, ascii_int
 
 router = APIRouter(prefix="/v1", tags=["params"], responses=ERROR_RESPONSES)
 
@@ -33,7 +34,7 @@ def known_version(if_none_match: str | None) -> int | None:
     if not if_none_match:
         return None
     first = if_none_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(first) if first.isdigit() else None
+    return ascii_int(first, max_value=INT4_MAX)
 
 
 def _etag(version: int) -> dict[str, str]:
