@@ -59,17 +59,46 @@ def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
 def error_trailers(
     status: grpc.StatusCode, code: str, title: str, detail: str, errors: list[FieldError] | None = None
 ) -> tuple[tuple[str, str | bytes], ...]:
-    """The trailing metadata of a failed call: ``edgeloop-code`` and ``grpc-status-details-bin``."""
-    body = errors_pb2.ErrorDetail(
-        code=code,
-        title=title,
-        detail=detail,
-        errors=[errors_pb2.FieldViolation(index=e.index, loc=e.loc, msg=e.msg) for e in errors or ()],
-    )
+    """The trailing metadata of a failed call: ``edgeloop-code`` and ``grpc-status-details-bin``.
+
+    Kept within ``TRAILER_BUDGET`` bytes (gRPC's default limit on metadata is 8 KiB, and a call whose
+    trailers exceed the client's limit fails RESOURCE_EXHAUSTED, hiding the real error): echoed values
+    are cut to ``MAX_DETAIL_CHARS``/``MAX_FIELD_CHARS``, and field errors beyond the budget are left out,
+    the detail saying how many.
+    """
+    detail, violations = _fitted(detail, errors)
+    body = errors_pb2.ErrorDetail(code=code, title=title, detail=detail, errors=violations)
     packed = any_pb2.Any()
     packed.Pack(body)
     rpc_status = errors_pb2.RpcStatus(code=status.value[0], message=detail, details=[packed])
     return (CODE_KEY, code), (STATUS_DETAILS_KEY, rpc_status.SerializeToString())
+
+
+TRAILER_BUDGET = 4096  # bytes of error detail in the trailers (binary metadata is sent base64: x4/3)
+MAX_DETAIL_CHARS = 512
+MAX_FIELD_CHARS = 200
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fitted(detail: str, errors: list[FieldError] | None) -> tuple[str, list[errors_pb2.FieldViolation]]:
+    """The detail and the field errors that fit ``TRAILER_BUDGET``; the detail says how many were left out."""
+    detail = _cut(detail, MAX_DETAIL_CHARS)
+    violations = [
+        errors_pb2.FieldViolation(index=e.index, loc=_cut(e.loc, MAX_FIELD_CHARS), msg=_cut(e.msg, MAX_FIELD_CHARS))
+        for e in errors or ()
+    ]
+    kept, size = 0, len(detail.encode()) * 2 + 128  # the detail travels twice (message and status)
+    for violation in violations:
+        size += violation.ByteSize() + 4
+        if size > TRAILER_BUDGET:
+            break
+        kept += 1
+    if kept < len(violations):
+        detail = f"{detail} ({len(violations) - kept} more field errors not shown)"
+    return detail, violations[:kept]
 
 
 def error_detail(error: grpc.aio.AioRpcError | grpc.RpcError) -> errors_pb2.ErrorDetail | None:
@@ -85,9 +114,26 @@ def error_detail(error: grpc.aio.AioRpcError | grpc.RpcError) -> errors_pb2.Erro
     return None
 
 
-async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: EdgeloopError) -> None:
+class StreamFailed(Exception):
+    """A client stream failed after some of it was committed: the error, and what was stored before it."""
+
+    def __init__(self, error: EdgeloopError, committed: learning_pb2.StreamEventsResponse) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.committed = committed
+
+
+COMMITTED_KEYS = ("edgeloop-committed-batches", "edgeloop-committed-accepted", "edgeloop-committed-duplicates")
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any],
+    exc: EdgeloopError,
+    extra: tuple[tuple[str, str | bytes], ...] = (),
+) -> None:
     status = GRPC_STATUS[exc.kind]
-    await context.abort(status, exc.detail, error_trailers(status, exc.code, exc.title, exc.detail, exc.errors))
+    detail, _ = _fitted(exc.detail, exc.errors)
+    await context.abort(status, detail, error_trailers(status, exc.code, exc.title, exc.detail, exc.errors) + extra)
 
 
 @asynccontextmanager
@@ -99,6 +145,10 @@ async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any
         raise
     except EdgeloopError as exc:
         await _abort(context, exc)
+    except StreamFailed as failed:
+        done = failed.committed
+        counts = (done.batches, done.accepted, done.duplicates)
+        await _abort(context, failed.error, tuple((k, str(v)) for k, v in zip(COMMITTED_KEYS, counts, strict=True)))
     except Exception as exc:
         outage = unavailable_error(exc)
         if outage is not None:

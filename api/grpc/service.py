@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 
 from api.grpc import convert
-from api.grpc.interceptor import caller
+from api.grpc.interceptor import StreamFailed, caller
 from core.errors import EdgeloopError, FieldError, invalid
 from core.schemas.resources import IngestResult
 from core.services import cycles, ingest, insight, params
@@ -55,7 +55,17 @@ class LearningService(learning_pb2_grpc.LearningServiceServicer):
             try:
                 result = await self._ingest(principal, request)
             except EdgeloopError as exc:
-                raise dataclasses.replace(exc, detail=f"batch {total.batches}: {exc.detail}") from None
+                # Each batch is its own transaction: the ones before this one are stored. Say so, and send
+                # their counts in the trailers (edgeloop-committed-*), so the client resumes from here.
+                detail = exc.detail.replace("; nothing was stored", "; nothing of this batch was stored")
+                committed = (
+                    f"{total.batches} earlier batch(es) were stored "
+                    f"({total.accepted} accepted, {total.duplicates} duplicates)"
+                )
+                raise StreamFailed(
+                    dataclasses.replace(exc, detail=f"batch {total.batches}: {detail}; {committed}"),
+                    total,
+                ) from None
             total.accepted += result.accepted
             total.duplicates += result.duplicates
             total.batches += 1
