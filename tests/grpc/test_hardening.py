@@ -10,8 +10,8 @@ from api.grpc.interceptor import COMMITTED_KEYS, error_detail
 from proto.edgeloop.v1 import learning_pb2
 from proto.edgeloop.v1.learning_pb2_grpc import LearningServiceStub
 from tests.builders import mixed_batch, price, row_counts, signal
-from tests.grpc.conftest import ADMIN_MD, Metadata, batch
 from tests.conftest import ADMIN
+from tests.grpc.conftest import ADMIN_MD, Metadata, batch
 
 
 async def failure(call: object) -> tuple[grpc.StatusCode, str, grpc.aio.AioRpcError]:
