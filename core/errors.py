@@ -78,5 +78,11 @@ def invalid(code: str, title: str, detail: str, errors: list[FieldError] | None 
     return EdgeloopError(ErrorKind.INVALID, code, title, detail, errors or [])
 
 
+def queue_unavailable(
+    detail: str = "The job queue (Redis) is unavailable; nothing was queued. Retry later.",
+) -> EdgeloopError:
+    return EdgeloopError(ErrorKind.UNAVAILABLE, "queue_unavailable", "Queue unavailable", detail)
+
+
 def conflict(code: str, title: str, detail: str) -> EdgeloopError:
     return EdgeloopError(ErrorKind.CONFLICT, code, title, detail)

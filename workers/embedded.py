@@ -45,6 +45,12 @@ class EmbeddedRunner:
     async def enqueue_resolve(self, bot_id: str) -> None:
         self._submit(f"resolve:{bot_id}", jobs.resolve_outcomes, (bot_id,), {})
 
+    async def check_available(self) -> None:
+        """Always: the queue is this process."""
+
+    async def has_cycle_job(self, cycle_id: str) -> bool:
+        return f"cycle:{cycle_id}" in self._pending
+
     def _submit(self, job_id: str, fn: JobFn, args: tuple[Any, ...], kwargs: dict[str, Any], job_try: int = 1) -> None:
         if job_try == 1 and job_id in self._pending:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
@@ -19,7 +20,7 @@ from core.store.db import ensure_migrated
 from workers import jobs
 from workers.allocator import keep_freed_memory
 from workers.heartbeat import beat_forever, worker_id
-from workers.queue import QUEUE_NAME, ArqJobQueue
+from workers.queue import QUEUE_FAILURES, QUEUE_NAME, ArqJobQueue
 
 log = logging.getLogger("edgeloop.worker")
 
@@ -110,22 +111,89 @@ async def close_worker(worker: Worker, grace_s: float = 0.0) -> None:
     worker.tasks.clear()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Call to deprecated close", category=DeprecationWarning)
-        await worker.close()
+        try:
+            await worker.close()
+        except QUEUE_FAILURES:
+            # Redis is gone: arq's close stops at its first Redis call, before our shutdown ran. Run it
+            # (heartbeat, database engine) and drop the pool without talking to Redis.
+            log.info("Redis unreachable while stopping the worker; closing without it")
+            if worker.on_shutdown is not None:
+                await worker.on_shutdown(worker.ctx)
+            pool, worker._pool = worker._pool, None
+            if pool is not None:
+                with suppress(*QUEUE_FAILURES):
+                    await pool.aclose(close_connection_pool=True)
+
+
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 30.0
+STABLE_S = 60.0  # a worker that ran this long before Redis failed starts its backoff again from the minimum
+
+
+async def run_until_stopped(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    clock: Callable[[], int] = wall_clock_ms,
+    poll_delay_s: float = 0.5,
+    min_backoff_s: float = RECONNECT_MIN_S,
+    max_backoff_s: float = RECONNECT_MAX_S,
+    grace_s: float = 10.0,
+) -> int:
+    """Run arq workers until ``stop`` is set, starting a new one whenever Redis drops; returns the restarts.
+
+    A lost Redis connection ends an arq worker (``redis.exceptions.ConnectionError`` out of its poll loop,
+    or of ``create_pool`` at start). Learning must not stop with it: the worker is closed (running jobs get
+    ``grace_s`` to finish), and a new one connects after a backoff (``min_backoff_s`` doubling to
+    ``max_backoff_s``). A new worker's start-up tick sends a job for every queued cycle that has none,
+    so what a non-persistent Redis lost runs without anyone restarting anything.
+    """
+    backoff, restarts = min_backoff_s, 0
+    while not stop.is_set():
+        worker = make_worker(settings, handle_signals=False, clock=clock, poll_delay_s=poll_delay_s)
+        started = asyncio.get_running_loop().time()
+        run = asyncio.ensure_future(worker.async_run())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        failure: BaseException | None = None
+        if run.done():
+            failure = run.exception() if not run.cancelled() else None
+        else:
+            run.cancel()
+            with suppress(asyncio.CancelledError, *QUEUE_FAILURES):
+                await run
+        await close_worker(worker, grace_s=grace_s if failure is not None else 0.0)
+        if stop.is_set():
+            break
+        if failure is not None and not isinstance(failure, QUEUE_FAILURES):
+            raise failure  # a bug, not an outage
+        if asyncio.get_running_loop().time() - started > STABLE_S:
+            backoff = min_backoff_s
+        log.warning("worker lost Redis (%s: %s); reconnecting in %.0f s", type(failure).__name__, failure, backoff)
+        restarts += 1
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), backoff)
+        backoff = min(backoff * 2, max_backoff_s)
+    return restarts
 
 
 def run_worker(settings: Settings) -> None:
-    """Run an arq worker until SIGINT/SIGTERM: cycles, resolutions and the per-minute schedule fan-out."""
+    """Run arq workers until SIGINT/SIGTERM: cycles, resolutions and the per-minute schedule fan-out.
+
+    Survives Redis restarts (``run_until_stopped``): it reconnects with backoff and learning resumes.
+    """
 
     keep_freed_memory(settings.keep_freed_memory_mb)
 
     async def main() -> None:
-        worker = make_worker(settings)
-        try:
-            await worker.async_run()
-        except asyncio.CancelledError:  # the signal handler cancels the main task: a normal stop
-            pass
-        finally:
-            await close_worker(worker)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_until_stopped(settings, stop)
 
     asyncio.run(main())
 

@@ -34,9 +34,17 @@ class JobQueue(Protocol):
 
     backend: str
 
-    async def enqueue_cycle(self, bot_id: str, cycle_id: str) -> None: ...
+    async def enqueue_cycle(self, bot_id: str, cycle_id: str) -> None:
+        """Send the job that runs ``cycle_id`` (idempotent); ``queue_unavailable`` when the queue is down."""
 
     async def enqueue_resolve(self, bot_id: str) -> None: ...
+
+    async def check_available(self) -> None:
+        """Raise ``queue_unavailable`` (core.errors) when a job could not be sent now."""
+
+    async def has_cycle_job(self, cycle_id: str) -> bool:
+        """Whether a job for ``cycle_id`` is waiting or running (``queue_unavailable`` when the queue is down)."""
+        ...
 
 
 class VersionNotifier:

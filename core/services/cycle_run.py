@@ -13,7 +13,7 @@ from typing import cast
 
 import numpy as np
 
-from core.errors import not_found
+from core.errors import EdgeloopError, ErrorKind, not_found
 from core.learn.enrich import resolve_pending
 from core.learn.frames import CycleInputs
 from core.learn.outcomes import Resolution
@@ -38,8 +38,11 @@ NOTHING_LOADED = Loaded(CycleInputs(), np.zeros(0, dtype=np.int64))
 
 
 def transient(exc: BaseException) -> bool:
-    """A failure that passes: the database unreachable (``core.store.db.unavailable_error``), or a socket
-    error or timeout on the way to it or to Redis. The work is retried, never failed, for these."""
+    """A failure that passes: the database unreachable (``core.store.db.unavailable_error``), the queue
+    unreachable (``queue_unavailable``), or a socket error or timeout on the way to either. The work is
+    retried, never failed, for these."""
+    if isinstance(exc, EdgeloopError):
+        return exc.kind == ErrorKind.UNAVAILABLE  # the database or the queue, reported by their own layer
     return isinstance(exc, OSError | TimeoutError) or unavailable_error(exc) is not None
 
 

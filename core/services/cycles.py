@@ -96,7 +96,8 @@ async def queue_cycle(
 
 
 async def enqueue(ctx: ServiceContext, bot_id: str, cycle_id: str) -> None:
-    """Hand a committed cycle to the queue. If that fails the cycle stays queued and recovery re-sends it."""
+    """Hand a committed cycle to the queue. If that fails the cycle stays queued and recovery re-sends it
+    (``recover_stale_cycles``: a queued cycle with no job gets one at the next tick or worker start)."""
     if ctx.jobs is None:
         log.warning("no job queue attached; cycle %s waits for recovery", cycle_id)
         return
@@ -115,6 +116,11 @@ async def trigger_cycle(
     require_bot(principal, bot_id)
     if not dry_run:
         require_admin(principal, bot_id)
+    if ctx.jobs is not None:
+        # With the queue down, answer 503 queue_unavailable and commit nothing, so a client that retries
+        # never queues a second cycle. Should the queue drop between this check and the send, the cycle is
+        # committed (202) and recovery sends its job once the queue is back.
+        await ctx.jobs.check_available()
     async with ctx.sessions.begin() as session:
         if not await repos.lock_bot(session, bot_id):
             raise not_found("bot", bot_id)
@@ -254,7 +260,12 @@ async def recover_stale_cycles(ctx: ServiceContext) -> list[str]:
                     detail={"cycle_id": row.id, "attempts": row.attempts},
                 )
     async with ctx.sessions() as session:
-        for bot_id, cycle_id in await repos.stalled_queues(session, now - STALL_MS):
+        stalled = set(await repos.stalled_queues(session, now - STALL_MS))
+        waiting = await repos.stalled_queues(session, now + 1)
+    for bot_id, cycle_id in waiting:
+        # A queued cycle whose job is gone (Redis restarted without persistence, or was down when the cycle
+        # was queued) gets one now; one queued for long gets one anyway (its job's worker may have died).
+        if (bot_id, cycle_id) in stalled or (ctx.jobs is not None and not await ctx.jobs.has_cycle_job(cycle_id)):
             sent.setdefault(bot_id, cycle_id)
     for bot_id, cycle_id in sent.items():
         await enqueue(ctx, bot_id, cycle_id)
