@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import random
 from typing import Any, cast
 
 import orjson
@@ -16,8 +19,10 @@ from core.services.context import ServiceContext
 from core.services.metrics import EVENTS_DUPLICATE, EVENTS_INGESTED, EVENTS_REJECTED
 from core.services.validation import check_utf8_body, field_errors
 from core.store import repos
+from core.store.db import retryable_conflict
 
 _BATCH = TypeAdapter(list[Event])
+log = logging.getLogger("edgeloop.ingest")
 
 
 def _bad_body(detail: str) -> EdgeloopError:
@@ -114,6 +119,29 @@ def validate_batch(raw: list[Any], now_ms: int, max_events: int) -> list[SignalE
         ) from None
 
 
+STORE_ATTEMPTS = 4
+
+
+async def _store(
+    ctx: ServiceContext, bot_id: str, rows: dict[str, list[dict[str, Any]]], watermark: int | None
+) -> dict[str, int]:
+    """One transaction: the batch's rows (duplicates skipped) and the bot's watermark and counters."""
+    accepted: dict[str, int] = {}
+    async with ctx.sessions.begin() as session:
+        if await repos.get_bot(session, bot_id) is None:
+            raise not_found("bot", bot_id)
+        accepted["signal"] = await repos.insert_signals(session, bot_id, rows["signal"])
+        accepted["trade"] = await repos.insert_ignoring_duplicates(
+            session, repos.TRADES, rows["trade"], ("bot_id", "event_id")
+        )
+        accepted["price"] = await repos.insert_ignoring_duplicates(
+            session, repos.PRICES, rows["price"], ("bot_id", "symbol", "ts")
+        )
+        if watermark is not None:
+            await repos.record_ingest(session, bot_id, accepted, watermark)
+    return accepted
+
+
 def _rows(bot_id: str, events: list[SignalEvent | TradeEvent | PriceEvent]) -> dict[str, list[dict[str, Any]]]:
     """The validated events as rows per type, in place: each dict already carries every column."""
     rows: dict[str, list[dict[str, Any]]] = {"signal": [], "trade": [], "price": []}
@@ -129,19 +157,22 @@ async def ingest_events(ctx: ServiceContext, principal: Principal, bot_id: str, 
     require_bot(principal, bot_id)
     events = validate_batch(raw, ctx.clock(), ctx.settings.max_batch_events)
     rows = _rows(bot_id, events)
-    accepted: dict[str, int] = {}
-    async with ctx.sessions.begin() as session:
-        if await repos.get_bot(session, bot_id) is None:
-            raise not_found("bot", bot_id)
-        accepted["signal"] = await repos.insert_signals(session, bot_id, rows["signal"])
-        accepted["trade"] = await repos.insert_ignoring_duplicates(
-            session, repos.TRADES, rows["trade"], ("bot_id", "event_id")
-        )
-        accepted["price"] = await repos.insert_ignoring_duplicates(
-            session, repos.PRICES, rows["price"], ("bot_id", "symbol", "ts")
-        )
-        if events:
-            await repos.record_ingest(session, bot_id, accepted, max(ev["ts"] for ev in events))
+    components = [row["components"] for row in rows["signal"]]  # insert_signals replaces them by ids
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            accepted = await _store(ctx, bot_id, rows, max((ev["ts"] for ev in events), default=None))
+            break
+        except Exception as exc:
+            # Rows go in key order, so concurrent batches do not deadlock each other; should PostgreSQL still
+            # abort one (a deadlock with other work, a serialization failure), the batch is stored again.
+            if attempt == STORE_ATTEMPTS or not retryable_conflict(exc):
+                raise
+            log.warning("ingest for %s retried after %s (attempt %d)", bot_id, type(exc).__name__, attempt)
+            for row, names in zip(rows["signal"], components, strict=True):
+                row.pop("component_ids", None)
+                row.pop("component_values", None)
+                row["components"] = names
+            await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
     for kind, n in accepted.items():
         EVENTS_INGESTED.labels(kind).inc(n)
         EVENTS_DUPLICATE.labels(kind).inc(len(rows[kind]) - n)

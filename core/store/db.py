@@ -167,3 +167,17 @@ def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(link))
         yield link
         link = link.__cause__
+
+
+# PostgreSQL's "try the transaction again" results: a deadlock broken by aborting this transaction, and
+# a serialization failure. The work is sound; running it again (a bounded number of times) succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def retryable_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` (anywhere in its chain) is a deadlock or serialization failure worth retrying."""
+    for link in _cause_chain(exc):
+        for candidate in (link, getattr(link, "orig", None)):
+            if getattr(candidate, "sqlstate", None) in RETRYABLE_SQLSTATES:
+                return True
+    return False

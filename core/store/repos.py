@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -108,6 +109,9 @@ async def insert_ignoring_duplicates(
     """
     if not rows:
         return 0
+    # Rows in key order: two batches holding the same keys in opposite orders would each wait for a key
+    # the other has inserted (a deadlock); in one order, the second simply waits for the first.
+    rows = sorted(rows, key=itemgetter(*unique))
     if session.get_bind().dialect.name == "postgresql":
         return await _insert_pg(session, table, rows, unique)
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c[unique[-1]])
