@@ -121,7 +121,7 @@ def enrich(
         outcome_rows = _outcome_rows(all_signals, outcomes, inputs.signal_ids)
     resolved = np.flatnonzero(is_resolved)
     found = np.asarray(outcome_rows)[resolved]
-    rows = np.where(found >= 0, position[np.maximum(found, 0)], -1)
+    rows = _positions(position, found)
     hs = outcomes["horizon_s"].to_numpy(dtype=np.int64)[resolved]
     at = np.full(resolved.size, -1, dtype=np.int64)  # the horizon's row in the block
     for j, h in enumerate(horizons):
@@ -131,7 +131,7 @@ def enrich(
     np.multiply(block[:k], dir_sign, out=block[k : 2 * k])
 
     trades, link = _trades_with_returns(inputs, since)
-    linked = np.where(link >= 0, position[np.maximum(link, 0)], -1)
+    linked = _positions(position, link)
     ok = linked >= 0
     count = np.bincount(linked[ok], minlength=n)
     pnl = np.bincount(linked[ok], weights=trades["pnl"].to_numpy()[ok], minlength=n)
@@ -206,6 +206,15 @@ def resolve_and_enrich(
         rows = np.concatenate([stored_rows, resolution.rows])
     enriched = enrich(inputs, outcomes, labels, now_ms, config.lookback_seconds(), eval_target_s, rows)
     return enriched, resolution
+
+
+def _positions(position: IntArray, rows: IntArray) -> IntArray:
+    """``position[rows]`` where ``rows >= 0``, else -1 (also when there are no signals at all: trades
+    without signals indexed an empty ``position`` and failed the cycle)."""
+    out = np.full(rows.size, -1, dtype=np.int64)
+    known = rows >= 0
+    out[known] = position[rows[known]]
+    return out
 
 
 def _trades_with_returns(inputs: CycleInputs, since: int) -> tuple[pd.DataFrame, IntArray]:

@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.builders import create_bot, row_counts, signal
+from tests.builders import create_bot, row_counts, signal, trade
 from tests.conftest import ADMIN
 from tests.rest.test_insight import cycle
 
@@ -262,3 +262,15 @@ async def test_merge_patch_media_type_is_json(client: httpx.AsyncClient) -> None
     )
     assert response.status_code == 200, response.text
     assert response.json()["min_t"] == 2.5
+
+
+# --- item 10 end to end: a bot that posts only trades ----------------------------------------------
+
+
+async def test_a_bot_with_only_trades_gets_a_successful_cycle(client: httpx.AsyncClient) -> None:
+    headers = await create_bot(client)
+    trades = [trade(signal_event_id="never-sent"), trade(), trade(symbol="ETHUSDT", direction="short")]
+    assert (await post_events(client, headers, trades)).status_code == 200
+    for kind in ("continuous", "comprehensive"):
+        record = await cycle(client, headers, kind)
+        assert record["inputs"]["trades"] == 3 and record["inputs"]["signals"] == 0
