@@ -9,6 +9,7 @@ refreshes them too, so a bot key can ask for fresh reports with a dry-run compre
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +118,31 @@ async def get_health(ctx: ServiceContext, principal: Principal, bot_id: str) -> 
     and the evidence (which cycle the per-component numbers come from)."""
     require_bot(principal, bot_id)
     snap = await _snapshot(ctx, principal, bot_id)
-    return _assess(snap, ctx.clock(), ctx.settings.worker_stale_s)
+    health = _assess(snap, ctx.clock(), ctx.settings.worker_stale_s)
+    if not await _queue_available(ctx):
+        health["problems"].append(
+            {
+                "code": "queue_unavailable",
+                "message": "The job queue (Redis) is unreachable: no cycle or resolution can be queued; "
+                "a cycle trigger answers 503 until it is back.",
+                "detail": {},
+            }
+        )
+        health["level"] = "error"
+    return health
+
+
+async def _queue_available(ctx: ServiceContext) -> bool:
+    if ctx.jobs is None:
+        return True
+    try:
+        await asyncio.wait_for(ctx.jobs.check_available(), QUEUE_CHECK_S)
+    except (EdgeloopError, TimeoutError):
+        return False
+    return True
+
+
+QUEUE_CHECK_S = 3.0
 
 
 async def get_report(ctx: ServiceContext, principal: Principal, bot_id: str, name: str) -> dict[str, Any]:

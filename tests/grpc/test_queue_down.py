@@ -64,6 +64,10 @@ async def test_trigger_with_the_queue_down_commits_nothing_on_both_doors(
         assert listed.json()["items"] == []
         audit = (await down_client.get("/v1/bots/alpha/audit", headers=ADMIN)).json()["items"]
         assert "cycle_queued" not in {entry["action"] for entry in audit}
+        health = (await down_client.get("/v1/bots/alpha/health", headers=ADMIN)).json()
+        assert health["level"] == "error" and "queue_unavailable" in {p["code"] for p in health["problems"]}
+        over_grpc = await stub.GetHealth(learning_pb2.GetHealthRequest(bot_id="alpha"), metadata=ADMIN_MD)
+        assert "queue_unavailable" in {p.code for p in over_grpc.problems}
     finally:
         grpc_ctx.jobs = None
         await redis.aclose(close_connection_pool=True)
