@@ -22,13 +22,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 
 from api.errors import GRPC_STATUS
-from core.errors import EdgeloopError, FieldError
+from core.errors import EdgeloopError, ErrorKind, FieldError
 from core.services.auth import Principal, authenticate
 from core.services.context import ServiceContext
 from core.store.db import unavailable_error
@@ -165,23 +167,69 @@ async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any
 Behavior = Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """A request message that failed to parse (e.g. a string field with bad UTF-8)."""
+
+    reason: str
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # grpc answers a message it cannot parse UNKNOWN, with protobuf's text and no edgeloop-code; parse
+    # here instead and let the call answer INVALID_ARGUMENT "invalid_body", the REST code for such a body.
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except DecodeError as exc:
+            return _Undecodable(str(exc))
+
+    return parse
+
+
+def _checked(request: Any) -> Any:
+    if isinstance(request, _Undecodable):
+        raise EdgeloopError(
+            ErrorKind.BAD_REQUEST,
+            "invalid_body",
+            "Body is not valid",
+            f"the request message is invalid: {request.reason}",
+        )
+    return request
+
+
+async def _checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _checked(request)
+
+
 def _wrap(ctx: ServiceContext, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    streamed_in = handler.stream_unary is not None or handler.stream_stream is not None
+
+    def incoming(request: Any) -> Any:
+        return _checked_stream(request) if streamed_in else _checked(request)
+
     def unary(behavior: Callable[..., Awaitable[Any]]) -> Behavior:
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with _guard(ctx, context, method):
-                return await behavior(request, context)
+                return await behavior(incoming(request), context)
 
         return call
 
     def streaming(behavior: Callable[..., AsyncIterator[Any]]) -> Behavior:
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             async with _guard(ctx, context, method):
-                async for response in behavior(request, context):
+                async for response in behavior(incoming(request), context):
                     yield response
 
         return call
 
-    codec = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+    codec = {
+        "request_deserializer": _tolerant(handler.request_deserializer),
+        "response_serializer": handler.response_serializer,
+    }
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **codec)
     if handler.stream_unary is not None:

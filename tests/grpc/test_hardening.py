@@ -106,3 +106,17 @@ async def test_huge_echoed_ids_do_not_overflow_the_trailers(
     requests = [batch("alpha", [price()]), batch("alpha", [signal(components={long_id: 1.0})])]
     status, code, error = await failure(stub.StreamEvents(iter(requests), metadata=alpha))
     assert (status, code) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_events")
+
+
+@pytest.mark.parametrize("method", ["GetHealth", "GetCycle", "IngestEvents", "StreamEvents"])
+async def test_bad_utf8_in_a_request_is_invalid_argument(
+    channel: grpc.aio.Channel, alpha: Metadata, method: str
+) -> None:
+    raw = b"\x0a\x03a\xffb"  # field 1 (bot_id) holding 3 bytes that are not UTF-8
+    path = f"/edgeloop.v1.LearningService/{method}"
+    if method == "StreamEvents":
+        call = channel.stream_unary(path)(iter([raw]), metadata=ADMIN_MD)
+    else:
+        call = channel.unary_unary(path)(raw, metadata=ADMIN_MD)
+    status, code, _ = await failure(call)
+    assert (status, code) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_body")
