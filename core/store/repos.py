@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -89,11 +88,14 @@ async def _insert_pg(session: AsyncSession, table: Table, rows: Sequence[dict[st
     # (INSERT ... SELECT FROM json_populate_recordset). orjson encodes it in C; binding one array per
     # column cost asyncpg more CPU per value than the rest of ingest. The text forms round-trip
     # exactly: floats as their shortest repr, a `json` column keeps the nested object's text.
+    # Rows go in key order (sorted by PostgreSQL, in C): two batches holding the same keys in opposite
+    # orders would each wait for a key the other inserted (a deadlock); in one order the second waits.
+    # SQLite has one writer at a time, so the order does not matter there.
     names = ", ".join(table.c[name].name for name in rows[0])
     stmt = text(
         f"INSERT INTO {table.name} ({names}) "
         f"SELECT {names} FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json)) "
-        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+        f"ORDER BY {', '.join(unique)} ON CONFLICT ({', '.join(unique)}) DO NOTHING"
     )
     result = await session.execute(stmt, {"rows": orjson.dumps(rows).decode()})
     return int(getattr(result, "rowcount", 0))
@@ -109,9 +111,6 @@ async def insert_ignoring_duplicates(
     """
     if not rows:
         return 0
-    # Rows in key order: two batches holding the same keys in opposite orders would each wait for a key
-    # the other has inserted (a deadlock); in one order, the second simply waits for the first.
-    rows = sorted(rows, key=itemgetter(*unique))
     if session.get_bind().dialect.name == "postgresql":
         return await _insert_pg(session, table, rows, unique)
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c[unique[-1]])
