@@ -15,6 +15,7 @@ from arq import Worker, cron, func
 from arq.connections import RedisSettings
 
 from core.services.context import ServiceContext, wall_clock_ms
+from core.services.cycle_run import transient
 from core.settings import Settings
 from core.store.db import ensure_migrated
 from workers import jobs
@@ -168,11 +169,11 @@ async def run_until_stopped(
         await close_worker(worker, grace_s=grace_s if failure is not None else 0.0)
         if stop.is_set():
             break
-        if failure is not None and not isinstance(failure, QUEUE_FAILURES):
-            raise failure  # a bug, not an outage
+        if failure is not None and not (isinstance(failure, QUEUE_FAILURES) or transient(failure)):
+            raise failure  # a bug, not an outage (Redis or the database unreachable at start-up)
         if asyncio.get_running_loop().time() - started > STABLE_S:
             backoff = min_backoff_s
-        log.warning("worker lost Redis (%s: %s); reconnecting in %.0f s", type(failure).__name__, failure, backoff)
+        log.warning("worker stopped (%s: %s); starting again in %.0f s", type(failure).__name__, failure, backoff)
         restarts += 1
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), backoff)
