@@ -19,6 +19,7 @@ from core.schemas.resources import IngestResult
 from core.services import cycles, ingest, insight, params
 from core.services.auth import Principal
 from core.services.context import ServiceContext
+from core.store.db import DATABASE_FAILURES, unavailable_error
 from proto.edgeloop.v1 import learning_pb2, learning_pb2_grpc
 
 WATCH_WAIT_S = 30.0  # how long one long-poll round of WatchParams lasts before it starts the next
@@ -53,7 +54,13 @@ class LearningService(learning_pb2_grpc.LearningServiceServicer):
         total = learning_pb2.StreamEventsResponse()
         async for request in request_iterator:
             try:
-                result = await self._ingest(principal, request)
+                try:
+                    result = await self._ingest(principal, request)
+                except DATABASE_FAILURES as failure:
+                    outage = unavailable_error(failure)
+                    if outage is None:
+                        raise
+                    raise outage from failure
             except EdgeloopError as exc:
                 # Each batch is its own transaction: the ones before this one are stored. Say so, and send
                 # their counts in the trailers (edgeloop-committed-*), so the client resumes from here.
