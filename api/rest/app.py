@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
-from api.rest import problems
+from api.rest import problems, spec
 from api.rest.bodies import StrictBodies
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             await own.close()
 
     app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = spec.build(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     problems.install(app)
     app.add_middleware(ParamsFastPath)
     app.add_middleware(StrictBodies)

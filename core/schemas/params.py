@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.config import LearningConfig
-
-ParamSource = Literal["default", "cycle", "rollback", "manual"]
+from core.schemas.enums import Direction, ParamSource
+from core.schemas.timefmt import Rfc3339
 
 DEFAULT_HOLD_TARGET_S = 900
 DEFAULT_HOLD_MAX_S = 3600
@@ -44,8 +43,8 @@ class Sizing(_Strict):
 
 class BlockedCombo(_Strict):
     symbol: str
-    direction: Literal["long", "short"]
-    since: str = Field(..., description="RFC 3339 time (event time) the combo was blocked.")
+    direction: Direction
+    since: Rfc3339 = Field(..., description="RFC 3339 time (event time) the combo was blocked.")
     reason: str
     trades: int
     win_rate: float
@@ -89,7 +88,7 @@ class ParamDocument(ParamSections):
 
     bot_id: str
     version: int = Field(..., ge=1, description="+1 per change; 1 = defaults.")
-    created_at: str = Field(..., description="RFC 3339 wall-clock time the version was made.")
+    created_at: Rfc3339 = Field(..., description="RFC 3339 wall-clock time the version was made.")
     source: ParamSource
     cycle_id: str | None = None
 
