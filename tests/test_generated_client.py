@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.rest.app import create_app
 from core.settings import Settings
 from tests.clientgen.generator import ensure_generator
 from tests.conftest import ADMIN_TOKEN
+from tests.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "tests" / "clientgen"
@@ -70,27 +69,10 @@ def test_events_are_typed_under_a_discriminator(generated: tuple[Path, str]) -> 
     assert {"post_events", "get_params", "get_health", "create_bot", "patch_config"} <= api
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[str]:
-    """A real uvicorn serving the app on a free loopback port."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        await task
+    async with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

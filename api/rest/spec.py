@@ -102,8 +102,8 @@ def _complete(operation: dict[str, Any], route: RouteContext, op: Op) -> None:
     operation["x-edgeloop-role"] = op.role
     for param in operation.get("parameters", []):
         if param["name"] == "bot" and param["in"] == "path":
-            param["schema"] = {"type": "string", "pattern": BOT_ID_PATTERN}
-            param["description"] = "The bot's id."
+            # Not a pattern: the server does not refuse other strings, they name no bot (404).
+            param["description"] = f"The bot's id (`{BOT_ID_PATTERN}`)."
             param["example"] = "alpha-1"
     responses: dict[str, Any] = operation["responses"]
     for status in [s for s in responses if not s.startswith("2")]:
