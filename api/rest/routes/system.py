@@ -34,6 +34,7 @@ async def healthz() -> Liveness:
 @router.get(
     "/readyz",
     summary="Readiness: 200 when the database (and Redis, if configured) answer, else 503 naming the failure",
+    response_model=Readiness,
     responses={503: {"model": Problem, "description": "A dependency is down.", "headers": RETRY_AFTER_HEADER}},
 )
 async def readyz(ctx: Ctx) -> Response:
