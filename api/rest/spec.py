@@ -54,6 +54,14 @@ _422_EXAMPLE = {
     "code": "invalid_events",
     "errors": [{"index": 1, "loc": "conviction", "msg": "Input should be less than or equal to 1"}],
 }
+_422_REQUEST_EXAMPLE = {
+    "type": "https://edgeloop.dev/problems/invalid_request",
+    "title": "Invalid request",
+    "status": 422,
+    "detail": "bad field(s): limit",
+    "code": "invalid_request",
+    "errors": [{"loc": "limit", "msg": "Input should be less than or equal to 500"}],
+}
 _ETAG = {
     "ETag": {
         "description": 'The document\'s version, quoted (`"3"`): send it back as `If-None-Match`.',
@@ -153,7 +161,7 @@ def _problem(status: int, op: Op) -> dict[str, Any]:
     description = {403: op.forbidden, 409: op.conflict}.get(status) or _ERRORS[status]
     content: dict[str, Any] = {"schema": {"$ref": REF + "Problem"}}
     if status == 422:
-        content["example"] = _422_EXAMPLE
+        content["example"] = _422_EXAMPLE if op.id == "postEvents" else _422_REQUEST_EXAMPLE
     response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: content}}
     if status in _HEADERS:
         response["headers"] = _HEADERS[status]
