@@ -8,7 +8,7 @@ times as epoch milliseconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, with_config
 from typing_extensions import TypedDict
@@ -92,8 +92,18 @@ class SignalEvent(_Event):
     decision: Decision
     blocked_by: NotRequired[
         Annotated[
-            KnownGate | Name | None,
+            Name | None,
             Field(None, description="Gate that blocked it (a well-known one or any name); required iff blocked."),
+            # Validated as any name; documented with the well-known gates first, so clients get the enum.
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "string", "enum": list(get_args(KnownGate))},
+                        {"type": "string", "minLength": 1, "maxLength": 128, "pattern": NO_NUL},
+                        {"type": "null"},
+                    ]
+                }
+            ),
         ]
     ]
     strategy: NotRequired[Annotated[Name | None, Field(None)]]
