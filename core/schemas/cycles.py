@@ -15,9 +15,7 @@ class CycleCreate(BaseModel):
 
     kind: CycleKind = Field("continuous", description="`continuous`, or `comprehensive` (adds the slower learners).")
     dry_run: bool = Field(
-        False,
-        strict=True,
-        description="Only propose: store the changes on the cycle record, make no version. Bot keys: true only.",
+        False, description="Only propose: store the changes on the cycle record, make no version. Bot keys: true only."
     )
 
 

@@ -88,6 +88,4 @@ class BotCreate(BaseModel):
 class RollbackCreate(BaseModel):
     model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
-    version: int = Field(
-        ..., ge=1, le=MAX_VERSION, strict=True, description="The version whose sections the new version copies."
-    )
+    version: int = Field(..., ge=1, le=MAX_VERSION, description="The version whose sections the new version copies.")
