@@ -71,6 +71,14 @@ KEY_CREATED: dict[str, Any] = {
     "api_key": "el_bot_cXV1eGNvcmdlZm9vYmFyYmF6",
     "created_at": NOW,
 }
+ADMIN_KEY: dict[str, Any] = {
+    "key_id": "k_0a1b2c",
+    "scope": "admin",
+    "bot_id": None,
+    "created_at": "2026-01-01T00:00:00.000Z",
+    "revoked_at": None,
+}
+ACTIVATION: dict[str, Any] = {"key_id": "k_7f3a9c", "version": 3, "first_seen": NOW, "last_seen": NOW}
 INGESTED: dict[str, Any] = {"accepted": 4, "duplicates": 0}
 EVENTS: list[dict[str, Any]] = [
     {"type": "price", "symbol": "BTCUSDT", "ts": "2026-01-02T03:04:05.000Z", "price": 43000.5},

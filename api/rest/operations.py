@@ -225,6 +225,36 @@ OPERATIONS: dict[str, Op] = {
     "missed_report": Op(
         "getMissedReport", "bot", "The blocked signals that would have paid most." + _REPORT, ex.MISSED_REPORT
     ),
+    # Routes of branches merged in parallel (admin keys, activations): ready for them when they land.
+    "list_admin_keys": Op(
+        "listAdminKeys",
+        "admin",
+        "Admin keys by id, revoked ones included (`revoked_at`). Admin keys are created with "
+        "`edgeloop keys create --admin`." + _PAGING,
+        {"items": [ex.ADMIN_KEY], "next_cursor": None},
+        forbidden="A bot key cannot manage admin keys (`admin_required`).",
+    ),
+    "revoke_admin_key": Op(
+        "revokeAdminKey",
+        "admin",
+        "Revoke an admin key: every call made with it, including open streams and long-polls, ends within 1 s.",
+        forbidden="A bot key cannot manage admin keys (`admin_required`).",
+    ),
+    "report_activation": Op(
+        "reportActivation",
+        "bot",
+        "Report the param version this key runs now. The header `Edgeloop-Active-Version: N` on any request "
+        "does the same without a call of its own.",
+        ex.ACTIVATION,
+        request_example={"version": 3},
+        json_body=True,
+    ),
+    "list_activations": Op(
+        "listActivations",
+        "bot",
+        "Which version each key reported running, and when; newest first." + _PAGING,
+        {"items": [ex.ACTIVATION], "next_cursor": None},
+    ),
     "list_audit": Op(
         "listAudit",
         "bot",
@@ -246,4 +276,5 @@ TAGS: list[dict[str, str]] = [
     {"name": "cycles", "description": "Learning cycles: queue, follow, and apply proposals."},
     {"name": "learning", "description": "Learning health and the reports behind each learned value."},
     {"name": "audit", "description": "Who changed what, when."},
+    {"name": "admin", "description": "Admin keys: list and revoke."},
 ]
