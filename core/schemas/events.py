@@ -48,7 +48,12 @@ EventTime = Annotated[
         {
             "oneOf": [
                 {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset."},
-                {"type": "integer", "minimum": _MIN_MS, "maximum": _MAX_MS, "description": "Epoch milliseconds."},
+                {
+                    "type": "integer",
+                    "minimum": EPOCH_SECONDS_BELOW,
+                    "maximum": _MAX_MS,
+                    "description": "Epoch milliseconds (an integer below 10^11 looks like seconds and is refused).",
+                },
             ],
             "description": "RFC 3339 with an offset (`2026-01-02T03:04:05.123Z`) or integer epoch milliseconds; "
             "at most 5 minutes ahead of the server clock.",

@@ -13,8 +13,6 @@ from core.schemas.timefmt import Rfc3339
 
 T = TypeVar("T")
 
-MAX_VERSION = 2**31 - 1
-"""Versions are int4 columns: a larger number names no version (and must not reach the database)."""
 BOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """What a bot id may be (the service enforces it on create, the OpenAPI document shows it)."""
 
@@ -88,4 +86,4 @@ class BotCreate(BaseModel):
 class RollbackCreate(BaseModel):
     model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
-    version: int = Field(..., ge=1, le=MAX_VERSION, description="The version whose sections the new version copies.")
+    version: int = Field(..., ge=1, description="The version whose sections the new version copies.")

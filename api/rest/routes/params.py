@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import create_model
 
 from api.rest.deps import Caller, Ctx
 from api.rest.problems import ERROR_RESPONSES
 from core.schemas.params import ParamDocument
-from core.schemas.resources import MAX_VERSION, DiffEntry, Page, RollbackCreate, VersionInfo
+from core.schemas.resources import DiffEntry, Page, RollbackCreate, VersionInfo
 from core.services import params
 from core.services.auth import Principal
 from core.services.context import ServiceContext
@@ -30,7 +30,6 @@ Wait = Annotated[
         "timeout must exceed N seconds.",
     ),
 ]
-VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number.")]
 IfNoneMatch = Annotated[str | None, Header(description='The ETag you hold, e.g. "3".')]
 _304 = {304: {"description": "Not modified: the version in If-None-Match is still current."}}
 
@@ -116,7 +115,7 @@ async def list_versions(
 
 
 @router.get("/bots/{bot}/params/versions/{version}", summary="One past document", response_model=ParamDocument)
-async def get_version(ctx: Ctx, caller: Caller, bot: str, version: VersionPath) -> dict[str, Any]:
+async def get_version(ctx: Ctx, caller: Caller, bot: str, version: int) -> dict[str, Any]:
     return await params.get_version(ctx, caller, bot, version)
 
 
@@ -125,8 +124,8 @@ async def diff(
     ctx: Ctx,
     caller: Caller,
     bot: str,
-    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION, description="Older version.")],
-    to: Annotated[int, Query(ge=1, le=MAX_VERSION, description="Newer version.")],
+    from_: Annotated[int, Query(alias="from", ge=1, description="Older version.")],
+    to: Annotated[int, Query(ge=1, description="Newer version.")],
 ) -> list[DiffEntry]:
     return await params.diff_versions(ctx, caller, bot, from_, to)
 
