@@ -10,6 +10,7 @@ after this returns, so nothing is removed that is not in a verified archive.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,9 +89,9 @@ def write_period(
     day = ms_to_rfc3339(lo_ms)[:10]
     relative = Path(bot_id) / spec.name / day / f"{lo_ms}-{hi_ms}-{uuid.uuid4().hex[:8]}.parquet"
     path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, partial, compression="zstd")
         with partial.open("rb+") as handle:
             os.fsync(handle.fileno())
@@ -99,7 +100,8 @@ def write_period(
         on_disk = pq.read_metadata(path).num_rows
         keys = pq.read_table(path, columns=[spec.key[-1]]).num_rows
     except (OSError, pa.ArrowException) as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise ArchiveError(f"archive {relative} not written: {exc}") from exc
     if on_disk != rows or keys != rows:
         raise ArchiveError(f"archive {relative} holds {on_disk} rows ({keys} keys); {rows} were written")
