@@ -72,6 +72,8 @@ async def _expire_table(
                 removed = await lifecycle.delete_rows(session, spec, bot_id, keys[at : at + lifecycle.CHUNK_ROWS])
             result.removed[spec.name] = result.removed.get(spec.name, 0) + removed
             await asyncio.sleep(0)  # let other tasks of this process take the write lock between chunks
+        if hi == cutoff_ms:  # [first day, cutoff) is done and nothing was older than its first row
+            return
         since = hi
 
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, text, tuple_, update
+from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.store.models import Bot, ComponentName, PriceMark, Signal, SignalOutcome, Trade
@@ -135,8 +136,12 @@ async def delete_rows(session: AsyncSession, spec: EventTable, bot_id: str, keys
         return 0
     table = spec.table
     if spec.counter is not None:
-        ids = [key[0] for key in keys]
-        result = await session.execute(delete(table).where(table.c.bot_id == bot_id, table.c.id.in_(ids)))
+        ids = [int(key[0]) for key in keys]
+        if session.get_bind().dialect.name == "postgresql":  # one array parameter, not thousands
+            chosen = table.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+        else:
+            chosen = table.c.id.in_(ids)
+        result = await session.execute(delete(table).where(table.c.bot_id == bot_id, chosen))
         removed = int(getattr(result, "rowcount", 0))
         await session.execute(
             update(Bot).where(Bot.id == bot_id).values({spec.counter: getattr(Bot, spec.counter) - removed})
