@@ -219,6 +219,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         )
         for kind, cycle in sorted(bot.last_cycles.items()):
             typer.echo(f"    last {kind} cycle: {cycle.status} ({cycle.finished_at or 'not finished'})")
+        if bot.data is not None:
+            typer.echo(
+                f"    data: oldest event {bot.data.oldest_event or 'none'}, {bot.data.rows['signal_outcomes']} "
+                f"outcomes, retention {bot.data.retention or 'derived'} ({bot.data.retention_s} s), "
+                f"last retention run {bot.data.last_retention_run or 'never'}"
+            )
 
 
 def _time(text: str) -> int:

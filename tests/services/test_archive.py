@@ -85,6 +85,11 @@ async def test_expiring_rows_are_archived_and_restored(actx: ServiceContext) -> 
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert len(out.decode().splitlines()) == len(entries) and "signal_outcomes" in out.decode()
+    proc = await asyncio.create_subprocess_exec(
+        Path(sys.executable).parent / "edgeloop", "status", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and "retention 3h (10800 s), last retention run 20" in out.decode()
 
 
 async def test_nothing_is_removed_when_the_archive_cannot_be_written(settings: Settings, tmp_path: Path) -> None:
