@@ -150,9 +150,10 @@ async def delete_rows(session: AsyncSession, spec: EventTable, bot_id: str, keys
     signal_ts = [int(key[0]) for key in keys]
     span = {"bot": bot_id, "lo": min(signal_ts), "hi": max(signal_ts)}
     if session.get_bind().dialect.name == "postgresql":
-        # A join with the keys as two arrays: a list of row values made the planner loop over it per row
-        # (10 s for 5,000 outcomes; this takes milliseconds).
-        pairs = {"sids": [int(k[1]) for k in keys], "hs": [int(k[2]) for k in keys]}
+        # A join with the whole primary key as three arrays: one index probe per outcome. A list of row
+        # values made the planner loop over the list per row (10 s for 5,000 outcomes), and a join on
+        # (signal_id, horizon_s) alone scans the whole signal_ts span per key (1 s).
+        pairs = {"ts": signal_ts, "sids": [int(k[1]) for k in keys], "hs": [int(k[2]) for k in keys]}
         result = await session.execute(_DELETE_OUTCOMES_PG, {**span, **pairs})
     else:
         stmt = (
@@ -160,7 +161,7 @@ async def delete_rows(session: AsyncSession, spec: EventTable, bot_id: str, keys
             .where(
                 table.c.bot_id == bot_id,
                 table.c.signal_ts.between(span["lo"], span["hi"]),
-                tuple_(table.c.signal_id, table.c.horizon_s).in_([(key[1], key[2]) for key in keys]),
+                tuple_(table.c.signal_ts, table.c.signal_id, table.c.horizon_s).in_([tuple(key) for key in keys]),
             )
             .returning(table.c.status)
         )
@@ -175,8 +176,10 @@ async def delete_rows(session: AsyncSession, spec: EventTable, bot_id: str, keys
 
 
 _DELETE_OUTCOMES_PG = text(
-    "DELETE FROM signal_outcomes AS o USING unnest(CAST(:sids AS int8[]), CAST(:hs AS int4[])) AS k(sid, h) "
-    "WHERE o.bot_id = :bot AND o.signal_ts BETWEEN :lo AND :hi AND o.signal_id = k.sid AND o.horizon_s = k.h "
+    "DELETE FROM signal_outcomes AS o "
+    "USING unnest(CAST(:ts AS int8[]), CAST(:sids AS int8[]), CAST(:hs AS int4[])) AS k(ts, sid, h) "
+    "WHERE o.bot_id = :bot AND o.signal_ts BETWEEN :lo AND :hi "
+    "AND o.signal_ts = k.ts AND o.signal_id = k.sid AND o.horizon_s = k.h "
     "RETURNING o.status"
 )
 
