@@ -121,14 +121,12 @@ async def _serve(settings: Settings) -> None:
 
     from api.grpc.server import start_grpc_server, stop_grpc_server
     from api.rest.app import create_app
-    from workers.allocator import keep_freed_memory
     from workers.queue import open_job_queue
 
     ctx = ServiceContext.create(settings)
     try:
-        async with open_job_queue(ctx) as queue:
-            if queue.backend == "embedded":  # this process runs the cycles
-                keep_freed_memory(settings.keep_freed_memory_mb)
+        # Embedded jobs run in a child process (workers/child.py): a cycle never holds this interpreter.
+        async with open_job_queue(ctx, in_child=True) as queue:
             grpc_server, grpc_port = await start_grpc_server(ctx, settings.grpc_host, settings.grpc_port)
             typer.echo(
                 f"edgeloop: REST on http://{settings.host}:{settings.port} (docs /docs), gRPC on "

@@ -2,8 +2,10 @@
 
 What `make run` uses: one process, SQLite, no Redis. Jobs are deduplicated by id while pending,
 retried with the same backoff as arq, and run by a few consumer tasks; the numpy work inside a
-cycle runs in a thread, so the API stays responsive. Cycles are recorded in the database, so a
-restart loses no cycle: the first tick's recovery re-sends anything queued or interrupted.
+cycle runs in a thread. `edgeloop serve` runs this runner in a child process (``workers/child.py``),
+so that work never holds the serving interpreter; in-process it serves the app's lifespan and tests.
+Cycles are recorded in the database, so a restart loses no cycle: the first tick's recovery re-sends
+anything queued or interrupted.
 """
 
 from __future__ import annotations
@@ -30,8 +32,16 @@ class EmbeddedRunner:
 
     backend = "embedded"
 
-    def __init__(self, ctx: ServiceContext, *, tick_s: float = jobs.TICK_S, concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        tick_s: float = jobs.TICK_S,
+        concurrency: int = 2,
+        on_done: Callable[[str], None] | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.on_done = on_done  # told each job id that ended (succeeded, failed or gave up), not a retry
         self.tick_s = tick_s
         self.concurrency = concurrency
         self.worker_id = worker_id("embedded")
@@ -86,6 +96,8 @@ class EmbeddedRunner:
             finally:
                 if not retry:
                     self._pending.discard(job_id)
+                    if self.on_done is not None:
+                        self.on_done(job_id)
 
     async def _tick(self) -> None:
         try:

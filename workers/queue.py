@@ -1,4 +1,4 @@
-"""Where jobs go: arq on Redis, or the embedded in-process runner; ``open_job_queue`` picks one for a process."""
+"""Where jobs go: arq on Redis, or the embedded runner (a child process or this one); ``open_job_queue`` picks."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import queue_unavailable
 from core.services.context import JobQueue, ServiceContext
+from workers.child import ChildJobs
 from workers.embedded import EmbeddedRunner
 from workers.jobs import TICK_S
 
@@ -86,11 +87,14 @@ class ArqJobQueue:
 
 
 @asynccontextmanager
-async def open_job_queue(ctx: ServiceContext, *, tick_s: float = TICK_S) -> AsyncIterator[JobQueue]:
+async def open_job_queue(
+    ctx: ServiceContext, *, tick_s: float = TICK_S, in_child: bool = False
+) -> AsyncIterator[JobQueue]:
     """Attach ``ctx.jobs`` for the life of a process (the API lifespan, the CLI).
 
     With ``EDGELOOP_REDIS_URL``: arq (workers run the jobs). Without: the embedded runner, which also
-    runs the schedule every ``tick_s`` seconds and writes this process's heartbeat.
+    runs the schedule every ``tick_s`` seconds and writes the heartbeat; ``in_child`` runs it in a
+    child process (``workers/child.py``, what `edgeloop serve` does), else in this one.
     """
     if ctx.settings.redis_url:
         redis = arq_redis(ctx.settings.redis_url)
@@ -102,7 +106,9 @@ async def open_job_queue(ctx: ServiceContext, *, tick_s: float = TICK_S) -> Asyn
             ctx.jobs = None
             await redis.aclose(close_connection_pool=True)
         return
-    runner = EmbeddedRunner(ctx, tick_s=tick_s)
+    runner: EmbeddedRunner | ChildJobs = (
+        ChildJobs(ctx, tick_s=tick_s) if in_child else EmbeddedRunner(ctx, tick_s=tick_s)
+    )
     ctx.jobs = runner
     await runner.start()
     try:

@@ -18,6 +18,9 @@ from core.services.context import ServiceContext
 from core.services.learning_data import Loaded, Window, load_resolution_inputs
 from core.store import repos
 
+SQLITE_PART_ROWS = 5_000  # ~10-20 ms of holding SQLite's write lock
+SQLITE_PAUSE_S = 0.005
+
 
 @dataclass(frozen=True)
 class ResolveResult:
@@ -28,14 +31,25 @@ class ResolveResult:
 
 
 async def store_resolution(ctx: ServiceContext, bot_id: str, loaded: Loaded, resolution: Resolution) -> int:
-    """Persist the outcomes ``resolution`` decided from ``loaded`` in a transaction of its own; returns how
-    many were new. Outcomes are facts, not parameters: they are stored whatever becomes of the cycle that
-    decided them (a retry finds them stored and decides nothing twice)."""
+    """Persist the outcomes ``resolution`` decided from ``loaded`` in a transaction of its own (on SQLite,
+    in parts of ``SQLITE_PART_ROWS`` rows, each its own); returns how many were new. Outcomes are facts,
+    not parameters: they are stored whatever becomes of the cycle that decided them (a retry finds them
+    stored and decides nothing twice)."""
     if resolution.outcomes.empty:
         return 0
     batch = loaded.outcome_batch(bot_id, resolution.outcomes, resolution.rows)
-    async with ctx.sessions.begin() as session:
-        return await repos.insert_outcomes(session, batch)
+    if ctx.engine.dialect.name != "sqlite":
+        async with ctx.sessions.begin() as session:
+            return await repos.insert_outcomes(session, batch)
+    # SQLite has one writer at a time: a 600k-row transaction held the file for seconds and every
+    # ingest waited. Parts of their own commit each (pairs already stored are skipped, so a part
+    # that fails leaves nothing a retry would store twice), with a pause that lets a waiting writer in.
+    stored = 0
+    for part in batch.parts(SQLITE_PART_ROWS):
+        async with ctx.sessions.begin() as session:
+            stored += await repos.insert_outcomes(session, part)
+        await asyncio.sleep(SQLITE_PAUSE_S)
+    return stored
 
 
 async def resolve_bot(ctx: ServiceContext, bot_id: str) -> ResolveResult:

@@ -42,6 +42,21 @@ class OutcomeBatch:
     def __len__(self) -> int:
         return int(self.horizon_s.size)
 
+    def parts(self, rows: int) -> Iterator[OutcomeBatch]:
+        """The batch in consecutive slices of up to ``rows`` rows."""
+        for lo in range(0, len(self), rows):
+            cut = slice(lo, lo + rows)
+            yield OutcomeBatch(
+                self.bot_id,
+                self.signal_ts[cut],
+                self.signal_id[cut],
+                self.horizon_s[cut],
+                self.status[cut],
+                self.ret[cut],
+                self.mark_ts[cut],
+                self.reason[cut],
+            )
+
 
 COLUMNS = ("bot_id", "signal_ts", "signal_id", "horizon_s", "status", "ret", "mark_ts", "reason")
 _KEY = "bot_id, signal_ts, signal_id, horizon_s"

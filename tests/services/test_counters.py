@@ -3,6 +3,7 @@ duplicates are not counted, outcomes are counted once by status, whoever stores 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from core.services import bots, ingest, insight, resolve
@@ -56,3 +57,24 @@ async def test_counters_equal_the_stored_rows_through_duplicates_and_resolutions
         }
     health = await insight.get_health(ctx, ADMIN_P, "alpha")
     assert health["counts"]["prices"] == 40 and health["counts"]["outcomes_resolved"] == stored["outcomes_resolved"]
+
+
+async def test_outcomes_stored_in_parts_on_sqlite_are_all_stored_and_counted_once(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite stores a resolution in parts (one commit each, so ingest is not locked out); 3-row parts
+    # make this small batch several parts, some mixing statuses. PostgreSQL writes it in one COPY.
+    monkeypatch.setattr(resolve, "SQLITE_PART_ROWS", 3)
+    await bots.create_bot(ctx, ADMIN_P, "alpha", None, {"horizons": ["1m", "5m"]})
+    marks = [price(ts=T0 + i * 10_000, price=100.0 + i) for i in range(40)]
+    signals = [signal(ts=T0 + i * MIN) for i in range(4)] + [signal(ts=T0, symbol="NOMARKS")]
+    await ingest.ingest_events(ctx, ADMIN_P, "alpha", [*marks, *signals])
+    first = await resolve.resolve_bot(ctx, "alpha")
+    assert (await resolve.resolve_bot(ctx, "alpha")).stored == 0
+    stored = await _stored(ctx)
+    assert first.stored == stored["outcomes_resolved"] + stored["outcomes_gap"] == 10 - first.pending
+    async with ctx.sessions() as session:
+        assert await repos.outcome_status_counts(session, "alpha") == {
+            "resolved": stored["outcomes_resolved"],
+            "gap": stored["outcomes_gap"],
+        }
