@@ -5,7 +5,8 @@
 One SQLite file with a bot ``learner`` holding N signals (10 components, 3 horizons, 4 symbols,
 minute marks, nothing resolved yet), copied twice. Against each copy, a server on free loopback
 ports: first ``edgeloop api`` (the app with the embedded runner in its own process: how `edgeloop
-serve` ran jobs before), then ``edgeloop serve`` (jobs in a child process). For each it measures,
+serve` ran jobs before, outcomes written in one transaction as before), then ``edgeloop serve``
+(jobs in a child process, SQLite outcome writes in parts). For each it measures,
 idle and then while the learner's comprehensive cycle runs:
  - GET /v1/bots/poller/params latency, one request every 20 ms (bot ``poller``);
  - POST /v1/bots/ingester/events latency of 1,000-event batches, one every 250 ms (bot ``ingester``);
@@ -51,7 +52,18 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ADMIN_P = Principal("admin_token", "admin")
 COMPONENTS = [f"c{i}" for i in range(10)]
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
-LEARNER = {"horizons": ["1m", "5m", "15m"]}
+# No scheduled jobs: a resolution falling due on its 10-minute grid mid-run would write the learner's
+# outcomes before its cycle does, and measure something else.
+QUIET = {"schedule": {"enabled": False}}
+LEARNER = {"horizons": ["1m", "5m", "15m"], **QUIET}
+
+
+# `edgeloop api` runs the embedded runner in its own process, as `serve` did before #16; writing the
+# outcomes in one part is how SQLite was written before, too.
+IN_PROCESS = (
+    "import sys; import core.services.resolve as r; r.SQLITE_PART_ROWS = 10**9; "
+    "from api.cli import main; sys.argv[0] = 'edgeloop'; main()"
+)
 
 
 def free_port() -> int:
@@ -124,7 +136,7 @@ async def poll_params(http: httpx.AsyncClient, key: str, stop: asyncio.Event, ou
     while not stop.is_set():
         t0 = time.perf_counter()
         try:
-            r = await http.get("/v1/bots/poller/params", headers=headers, timeout=10)
+            r = await http.get("/v1/bots/poller/params", headers=headers, timeout=60)
             ok = r.status_code == 200
         except httpx.HTTPError:
             ok = False
@@ -140,7 +152,7 @@ async def post_batches(http: httpx.AsyncClient, key: str, bodies: list[bytes], s
         body = bodies.pop()
         t0 = time.perf_counter()
         try:
-            r = await http.post("/v1/bots/ingester/events", content=body, headers=headers, timeout=30)
+            r = await http.post("/v1/bots/ingester/events", content=body, headers=headers, timeout=60)
             ok = r.status_code == 200
         except httpx.HTTPError:
             ok = False
@@ -191,8 +203,11 @@ async def measure(mode: str, db: Path, idle_s: float) -> dict[str, Any]:
         "EDGELOOP_LOG_LEVEL": "warning",
     }
     env.pop("EDGELOOP_REDIS_URL", None)
-    command = "api" if mode == "in-process" else "serve"
-    server = subprocess.Popen([str(Path(sys.executable).parent / "edgeloop"), command], env=env, cwd=db.parent)
+    if mode == "in-process":  # as before: jobs in the serving process, outcomes in one transaction
+        argv = [sys.executable, "-c", IN_PROCESS, "api"]
+    else:
+        argv = [str(Path(sys.executable).parent / "edgeloop"), "serve"]
+    server = subprocess.Popen(argv, env=env, cwd=db.parent)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(600):
@@ -204,7 +219,7 @@ async def measure(mode: str, db: Path, idle_s: float) -> dict[str, Any]:
                 await asyncio.sleep(0.1)
             keys = {}
             for bot in ("poller", "ingester"):
-                r = await http.post("/v1/bots", json={"id": bot}, headers=ADMIN)
+                r = await http.post("/v1/bots", json={"id": bot, "config": QUIET}, headers=ADMIN)
                 keys[bot] = r.json()["api_key"]
             bodies = ingest_bodies(0, 400)
             result: dict[str, Any] = {}
@@ -218,11 +233,13 @@ async def measure(mode: str, db: Path, idle_s: float) -> dict[str, Any]:
                 if phase == "idle":
                     await asyncio.sleep(idle_s)
                 else:
-                    r = await http.post("/v1/bots/learner/cycles", json={"kind": "comprehensive"}, headers=ADMIN)
+                    r = await http.post(
+                        "/v1/bots/learner/cycles", json={"kind": "comprehensive"}, headers=ADMIN, timeout=60
+                    )
                     cycle_id = r.json()["cycle_id"]
                     while True:
                         await asyncio.sleep(0.25)
-                        rec = (await http.get(f"/v1/bots/learner/cycles/{cycle_id}", headers=ADMIN)).json()
+                        rec = (await http.get(f"/v1/bots/learner/cycles/{cycle_id}", headers=ADMIN, timeout=300)).json()
                         if rec["status"] in ("succeeded", "failed"):
                             break
                     result["cycle_s"] = parse_ts(rec["finished_at"]) - parse_ts(rec["started_at"])

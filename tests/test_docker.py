@@ -6,6 +6,7 @@ starting one with docker-local.sh): then a missing engine fails the test.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE = "edgeloop:test"
+# One tag per checkout: worktrees building at the same time must not run each other's image.
+IMAGE = f"edgeloop:test-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
 BUILD_TIMEOUT_S = 1800  # a cold build downloads every wheel; a warm one reuses the dependency layer
 
 

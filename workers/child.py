@@ -127,23 +127,33 @@ class ChildJobs:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RESTART_DELAY_S)
             proc = await self._spawn()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
-            if proc.returncode is None:
+            if await self._wait_ready(proc):
                 delay = 1.0
 
     async def start(self) -> None:
         """Start the child and wait until it has beaten and ticked once (as ``EmbeddedRunner.start``)."""
         proc = await self._spawn()
         self._supervisor = asyncio.ensure_future(self._supervise(proc))
+        if not await self._wait_ready(proc):  # serve anyway; the supervisor keeps trying
+            log.warning("the embedded job process is not ready; the server starts without it")
+
+    async def _wait_ready(self, proc: asyncio.subprocess.Process) -> bool:
+        """Whether ``proc`` said it is ready (False if it exited first or took over ``READY_TIMEOUT_S``)."""
+        ready, exited = asyncio.ensure_future(self._ready.wait()), asyncio.ensure_future(proc.wait())
         try:
-            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
-        except TimeoutError:  # serve anyway; the supervisor keeps the child going
-            log.warning("the embedded job process is not ready after %.0f s", READY_TIMEOUT_S)
+            await asyncio.wait({ready, exited}, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            exited.cancel()
+        return self._ready.is_set()
 
     async def stop(self) -> None:
         """Close the child's input (it releases its cycles and exits); kill it if it does not."""
         self._stopping = True
+        if self._supervisor is not None:  # first, so it starts no new child
+            self._supervisor.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._supervisor
         proc = self.process
         if proc is not None and proc.returncode is None:
             if proc.stdin is not None:
@@ -154,10 +164,6 @@ class ChildJobs:
                 log.warning("the embedded job process did not stop in %.0f s; killing it", STOP_GRACE_S)
                 proc.kill()
                 await proc.wait()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._supervisor
 
 
 # --- the child ---------------------------------------------------------------------------------

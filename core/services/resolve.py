@@ -8,6 +8,7 @@ retried or duplicated job stores nothing twice.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from core.errors import not_found
@@ -18,8 +19,8 @@ from core.services.context import ServiceContext
 from core.services.learning_data import Loaded, Window, load_resolution_inputs
 from core.store import repos
 
-SQLITE_PART_ROWS = 5_000  # ~10-20 ms of holding SQLite's write lock
-SQLITE_PAUSE_S = 0.005
+SQLITE_PART_ROWS = 2_000  # a few ms of holding SQLite's write lock
+SQLITE_MIN_PAUSE_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,15 @@ async def store_resolution(ctx: ServiceContext, bot_id: str, loaded: Loaded, res
             return await repos.insert_outcomes(session, batch)
     # SQLite has one writer at a time: a 600k-row transaction held the file for seconds and every
     # ingest waited. Parts of their own commit each (pairs already stored are skipped, so a part
-    # that fails leaves nothing a retry would store twice), with a pause that lets a waiting writer in.
+    # that fails leaves nothing a retry would store twice), each followed by a pause as long as it
+    # held the lock: a waiting writer polls (SQLite's busy handler sleeps up to 100 ms between tries)
+    # and must find the lock free often, not in a 5 ms gap between two 40 ms parts.
     stored = 0
     for part in batch.parts(SQLITE_PART_ROWS):
+        started = time.monotonic()
         async with ctx.sessions.begin() as session:
             stored += await repos.insert_outcomes(session, part)
-        await asyncio.sleep(SQLITE_PAUSE_S)
+        await asyncio.sleep(max(time.monotonic() - started, SQLITE_MIN_PAUSE_S))
     return stored
 
 

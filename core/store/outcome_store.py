@@ -7,7 +7,8 @@ can meet already stored are those another writer stored between this writer's re
 (a resolution job and a cycle racing): the COPY then fails on the primary key, is rolled back to
 its savepoint, and the batch goes through a temporary table and ``INSERT ... WHERE NOT EXISTS``.
 ``ON CONFLICT DO NOTHING`` would have been one path, but it costs the server twice a plain insert
-per row. SQLite: ``executemany`` with ``ON CONFLICT DO NOTHING`` (one writer at a time anyway).
+per row. SQLite: one JSON parameter per status, ``INSERT ... SELECT FROM json_each`` with ``ON CONFLICT
+DO NOTHING`` (one writer at a time anyway).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 from numpy.typing import NDArray
 from sqlalchemy import exc as sa_exc
@@ -135,19 +137,27 @@ async def _insert_new_only(session: AsyncSession, batch: OutcomeBatch) -> dict[s
 
 
 async def _insert_sqlite(session: AsyncSession, batch: OutcomeBatch) -> dict[str, int]:
-    """One ``executemany`` per status, so the row counts say how many of each were new."""
+    """One ``INSERT ... SELECT FROM json_each(?)`` per status, so the row counts say how many of each
+    were new. The rows go as one JSON document built before the statement: SQLite then inserts them
+    without the Python-side binding of ``executemany``, which took the GIL once per row and, beside a
+    cycle's engine thread, stretched the time the file's write lock was held (ingest waits for it)."""
     ret = batch.ret.astype(object)
     ret[np.isnan(batch.ret)] = None
-    columns = (batch.signal_ts, batch.signal_id, batch.horizon_s, batch.status, ret, batch.mark_ts, batch.reason)
-    conn = await session.connection()
-    counts = {}
+    columns = (batch.signal_ts, batch.signal_id, batch.horizon_s, ret, batch.mark_ts, batch.reason)
+    payloads = []
     for status in sorted(set(batch.status.tolist())):
         chosen = batch.status == status
-        rows = zip(*(column[chosen].tolist() for column in columns), strict=True)
+        payloads.append(
+            (status, orjson.dumps(list(zip(*(column[chosen].tolist() for column in columns), strict=True))))
+        )
+    conn = await session.connection()
+    counts = {}
+    for status, payload in payloads:
         result = await conn.exec_driver_sql(
-            f"INSERT INTO signal_outcomes ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT ({_KEY}) DO NOTHING",
-            [(batch.bot_id, *row) for row in rows],
+            f"INSERT INTO signal_outcomes ({', '.join(COLUMNS)}) "
+            "SELECT ?, value ->> 0, value ->> 1, value ->> 2, ?, value ->> 3, value ->> 4, value ->> 5 "
+            f"FROM json_each(?) WHERE true ON CONFLICT ({_KEY}) DO NOTHING",  # WHERE: SQLite's upsert syntax
+            (batch.bot_id, status, payload.decode()),
         )
         counts[str(status)] = int(result.rowcount)
     return counts

@@ -130,3 +130,22 @@ async def test_serve_queue_runs_resolutions_in_the_child_and_stops_it(ctx: Servi
         await eventually(resolved, 30)
         child = jobs.process
     assert ctx.jobs is None and child.returncode == 0  # stopped cleanly when the queue closed
+
+
+async def test_a_child_that_cannot_start_does_not_hold_up_the_server_and_is_retried(tmp_path: Path) -> None:
+    context = ServiceContext.create(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"))
+    jobs = ChildJobs(context, command=(sys.executable, "-c", "raise SystemExit(3)"))
+    try:
+        started = asyncio.get_running_loop().time()
+        await jobs.start()
+        assert asyncio.get_running_loop().time() - started < 10  # not the 60 s ready timeout
+        await jobs.enqueue_cycle("alpha", "c1")  # kept for the next child, not lost
+
+        async def retried() -> bool:
+            return jobs.restarts >= 1
+
+        await eventually(retried, 10)
+        assert set(jobs._pending) == {"cycle:c1"}
+    finally:
+        await jobs.stop()
+        await context.close()
