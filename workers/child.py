@@ -71,6 +71,12 @@ class ChildJobs:
     async def enqueue_resolve(self, bot_id: str) -> None:
         self._submit(f"resolve:{bot_id}", {"resolve": bot_id})
 
+    async def check_available(self) -> None:
+        """Always: a job sent while the child restarts is kept and sent to the next one."""
+
+    async def has_cycle_job(self, cycle_id: str) -> bool:
+        return f"cycle:{cycle_id}" in self._pending
+
     def _submit(self, job_id: str, message: dict[str, Any]) -> None:
         # One pending job per id, as in EmbeddedRunner (ingest asks for a resolution on every batch).
         if job_id in self._pending:
