@@ -17,8 +17,8 @@ stops, it closes the pipe; the child cancels its jobs (a cancelled cycle goes ba
 and exits. A child whose parent died sees the same end of its input and does the same.
 
 The pipe protocol is one JSON object a line. Parent to child: first the settings (pickled, base64),
-then ``{"cycle": [bot, cycle_id]}`` or ``{"resolve": bot}``. Child to parent: ``{"ready": pid}``,
-``{"done": job_id}``, ``{"version": true}``.
+then ``{"cycle": [bot, cycle_id]}``, ``{"resolve": bot}`` or ``{"retention": bot}``. Child to
+parent: ``{"ready": pid}``, ``{"done": job_id}``, ``{"version": true}``.
 """
 
 from __future__ import annotations
@@ -70,6 +70,9 @@ class ChildJobs:
 
     async def enqueue_resolve(self, bot_id: str) -> None:
         self._submit(f"resolve:{bot_id}", {"resolve": bot_id})
+
+    async def enqueue_retention(self, bot_id: str) -> None:
+        self._submit(f"retention:{bot_id}", {"retention": bot_id})
 
     async def check_available(self) -> None:
         """Always: a job sent while the child restarts is kept and sent to the next one."""
@@ -231,6 +234,8 @@ async def child_main() -> None:
                     await runner.enqueue_cycle(bot_id, cycle_id)
                 elif "resolve" in message:
                     await runner.enqueue_resolve(message["resolve"])
+                elif "retention" in message:
+                    await runner.enqueue_retention(message["retention"])
             stop.set()  # the parent closed the pipe, or died
 
         forwarding = asyncio.ensure_future(forward())

@@ -116,7 +116,7 @@ async def test_killed_child_keeps_the_version_recovers_the_cycle_and_the_api_ser
     assert ("cycle_requeued", queued.cycle_id) in [(e.action, e.detail.get("cycle_id")) for e in audit]
 
 
-async def test_serve_queue_runs_resolutions_in_the_child_and_stops_it(ctx: ServiceContext) -> None:
+async def test_serve_queue_runs_resolutions_and_retention_in_the_child_and_stops_it(ctx: ServiceContext) -> None:
     await learnable_bot(ctx)
     async with open_job_queue(ctx, tick_s=60, in_child=True) as jobs:
         assert isinstance(jobs, ChildJobs) and jobs.backend == "embedded"
@@ -128,6 +128,12 @@ async def test_serve_queue_runs_resolutions_in_the_child_and_stops_it(ctx: Servi
                 return bool(await repos.outcome_rows(session, "alpha", 0, 2**62))
 
         await eventually(resolved, 30)
+        await jobs.enqueue_retention("alpha")
+
+        async def retention_done() -> bool:  # the child ran it and said so
+            return "retention:alpha" not in jobs._pending
+
+        await eventually(retention_done, 30)
         child = jobs.process
     assert ctx.jobs is None and child.returncode == 0  # stopped cleanly when the queue closed
 
