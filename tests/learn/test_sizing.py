@@ -161,7 +161,8 @@ def sized(means_bps: list[float], n: int = 30, sd_bps: float = 2.0) -> Enriched:
     k = len(means_bps)
     ret = np.concatenate([m / 1e4 + sd_bps / 1e4 * np.where(np.arange(n) % 2 == 0, 1.0, -1.0) for m in means_bps])
     conv = np.repeat((np.arange(k) + 0.5) / k, n)
-    trades = pd.DataFrame({"ret": ret, "conv": conv})
+    opened = np.arange(ret.size, dtype=np.int64) * 600_000  # 10 minutes apart, held 1 minute: independent
+    trades = pd.DataFrame({"ret": ret, "conv": conv, "symbol": "AAA", "opened_at": opened, "ts": opened + 60_000})
     return Enriched(pd.DataFrame(), pd.DataFrame(), trades, (), {}, 0.0, 300, 0, 0)
 
 
@@ -186,7 +187,7 @@ def books(draw: st.DrawFn, steps: st.SearchStrategy[float]) -> tuple[list[float]
 def one_cycle(means: list[float], current: list[float], max_step: float) -> tuple[list[float], list[Change]]:
     """One sizing proposal on exact bucket means, checked: guardrails, caps, bounds, order, reasons."""
     config = LearningConfig(max_step=max_step, conviction_buckets=[i / len(means) for i in range(len(means) + 1)])
-    changes = learn_sizing(sized(means), equal_buckets(len(means), current), 20, config.min_t, max_step)
+    changes, _ = learn_sizing(sized(means), equal_buckets(len(means), current), 20, config.min_t, max_step)
     old = with_multipliers(current, config)
     new = apply_changes(old, changes)
     assert check_sections(old, new, config) == []
@@ -226,5 +227,5 @@ def test_repeated_cycles_restore_order_within_the_bound(book: tuple[list[float],
 def test_caps_below_the_grid_leave_an_inversion_as_it_is() -> None:
     # max_step = 1e-7 allows no other value on the 1e-6 grid: the pair cannot close, so nothing moves.
     enriched = sized([0.0, 5.0, 20.0])
-    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 1e-7) == []
-    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 0.2) != []
+    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 1e-7)[0] == []
+    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 0.2)[0] != []
