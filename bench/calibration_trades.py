@@ -1,8 +1,9 @@
 """Trade learners on realistic simulated bots: false moves on null bots, power on planted ones (issue #18).
 
 Every bot trades five symbols made of real EURUSD hourly closes (``backtesting.test.EURUSD``): each
-symbol is a different, randomly placed 11-day stretch of the series, bridged to 5-minute marks by a
-Brownian bridge. Signals arrive as a Poisson process (``--rate`` per hour) on random symbols, with a
+symbol is a different, randomly placed 11-day stretch of the series with its drift removed (start and
+end at the same level: a trend would make one direction of a symbol really win), bridged to 5-minute
+marks by a Brownian bridge. Signals arrive as a Poisson process (``--rate`` per hour) on random symbols, with a
 random direction, a random conviction U(0, 1), a random expected edge U(0, 10) bps and one of three
 strategies; 10% of them open a burst of 5 same-direction signals on the same symbol within 5
 minutes. The bot follows its current document: a signal below the conviction gate, below the fee
@@ -93,7 +94,11 @@ class Bot:
     seed: int
     cycles: int
     rate: float
+    size: float | None = None  # the planted effect's size (power sweep); None: the scenario's default
     sections: ParamSections = field(default_factory=lambda: start_sections(1.0))
+
+    def effect(self, default: float) -> float:
+        return default if self.size is None else self.size
 
 
 def start_sections(fee_gate: float) -> ParamSections:
@@ -132,6 +137,9 @@ def bridged_marks(rng: np.random.Generator, closes: np.ndarray, hours: int) -> n
     for k in range(len(SYMBOLS)):
         start = int(rng.integers(0, closes.size - hours - 1))
         seg = closes[start : start + hours + 1] - closes[start]
+        # Remove the stretch's drift: a week-long trend makes one direction of a symbol win for real,
+        # which a null bot must not contain (every effect removed).
+        seg = seg - np.arange(hours + 1) * seg[-1] / hours
         vol = float(np.diff(seg).std())
         steps = rng.normal(0.0, vol / np.sqrt(12), size=(hours, 12))
         walk = np.cumsum(steps, axis=1)
@@ -190,12 +198,12 @@ def plant_outcomes(bot: Bot, raw: pd.DataFrame, h_s: int, aligned: np.ndarray, f
     extra = np.zeros(len(raw))
     if bot.scenario == "hold":
         a = (raw["strategy"] == "A").to_numpy()
-        extra[a] = 3e-4 if h_s == 14400 else 0.0
+        extra[a] = bot.effect(3.0) * 1e-4 if h_s == 14400 else 0.0
     if bot.scenario == "release" and h_s == 3600:
         turned = (
             (raw["sym"].to_numpy() == 1) & (raw["dir"].to_numpy() == -1) & (raw["t"].to_numpy() >= first_cycle - DAY)
         )
-        extra[turned] = 12e-4
+        extra[turned] = bot.effect(12.0) * 1e-4
     return extra
 
 
@@ -225,18 +233,25 @@ def simulate(bot: Bot, closes: np.ndarray) -> list[Proposal]:
     trade_ret = d * raw_ret[3600] - FEE
     strat = raw["strategy"].to_numpy(dtype=object)
     if bot.scenario == "strategy":
-        trade_ret = trade_ret + np.where(strat == "A", 8e-4, 0.0)
+        trade_ret = trade_ret + np.where(strat == "A", bot.effect(8.0) * 1e-4, 0.0)
     u = raw["u"].to_numpy()
     if bot.scenario in ("combo", "interaction"):
         losing = (sym == 0) & (d > 0)
-        rate = 0.28 if bot.scenario == "combo" else 0.20
+        rate = bot.effect(0.28) if bot.scenario == "combo" else 0.20
         size = np.abs(d * raw_ret[3600]) + 2e-4
         trade_ret = np.where(losing, np.where(u < rate, size, -size) - FEE, trade_ret)
     if bot.scenario == "interaction":
         trade_ret = trade_ret - np.where(raw["edge"].to_numpy() < 2.0, 8e-4, 0.0)
+    conv_all = raw["conv"].to_numpy()
+    if bot.scenario == "conviction":  # trades with conviction 0.25-0.5 lose more
+        trade_ret = trade_ret - np.where((conv_all >= 0.25) & (conv_all < 0.5), bot.effect(6.0) * 1e-4, 0.0)
+    if bot.scenario == "fee":  # trades expecting < 2 bps lose more
+        trade_ret = trade_ret - np.where(raw["edge"].to_numpy() < 2.0, bot.effect(8.0) * 1e-4, 0.0)
+    if bot.scenario == "sizing":  # trades with conviction >= 0.75 earn more
+        trade_ret = trade_ret + np.where(conv_all >= 0.75, bot.effect(8.0) * 1e-4, 0.0)
     close_t = t + HOUR
 
-    sections = start_sections(0.0 if bot.scenario == "interaction" else 1.0)
+    sections = start_sections(0.0 if bot.scenario in ("interaction", "fee") else 1.0)
     conv = raw["conv"].to_numpy()
     edge = raw["edge"].to_numpy()
     blocked_by = np.full(n, None, dtype=object)
@@ -404,6 +419,16 @@ def judge(bot: Bot, proposals: list[Proposal]) -> dict[str, object]:
         out["release_cycle"] = first_move(
             proposals[:8], lambda p, o, n: p == "blocked_combos[SYM1:short]" and n is None
         )
+    elif bot.scenario == "conviction":
+        out["success"] = (
+            first_move(within5, lambda p, o, n: p == "gates.conviction.min_conviction" and n == 0.5) is not None
+        )
+    elif bot.scenario == "fee":
+        out["success"] = (
+            first_move(within5, lambda p, o, n: p == "gates.fee.min_expected_edge_bps" and n > o) is not None
+        )  # type: ignore[operator]
+    elif bot.scenario == "sizing":
+        out["success"] = first_move(within5, lambda p, o, n: p == "sizing.buckets[3].multiplier" and n > o) is not None  # type: ignore[operator]
     elif bot.scenario == "interaction":
         blocked = first_move(within5, lambda p, o, n: p == "blocked_combos[SYM0:long]" and o is None) is not None
         fee_up = first_move(within5, lambda p, o, n: p == "gates.fee.min_expected_edge_bps" and n > o) is not None  # type: ignore[operator]
@@ -427,6 +452,43 @@ def run_bot(bot: Bot) -> dict[str, object]:
     return judge(bot, simulate(bot, _CLOSES))
 
 
+# Per learner: planted effect sizes of the power sweep, their unit, cycles allowed.
+SWEEP: dict[str, tuple[tuple[float, ...], str, int]] = {
+    "strategy": ((2.0, 4.0, 8.0), "bps per trade of strategy A", 5),
+    "hold": ((3.0, 5.0, 8.0), "bps more at 4h than 1h (strategy A)", 5),
+    "combo": ((0.15, 0.2, 0.28), "win rate of SYM0:long at ~25 trades / 7 days", 5),
+    "release": ((6.0, 12.0, 20.0), "bps at 1h of the blocked combo's signals", 8),
+    "conviction": ((3.0, 6.0, 10.0), "bps lost by trades with conviction 0.25-0.5", 5),
+    "fee": ((3.0, 5.0, 8.0), "bps lost by trades expecting < 2 bps", 5),
+    "sizing": ((3.0, 6.0, 10.0), "bps earned by trades with conviction >= 0.75", 5),
+}
+
+
+def power_sweep(args: argparse.Namespace) -> None:
+    """Detection rate per learner and planted effect size (success as in ``judge``)."""
+    bots = [
+        Bot(scenario=name, seed=args.seed + 1000 * i + 100 * j + k, cycles=cycles, rate=args.rate, size=size)
+        for i, (name, (sizes, _, cycles)) in enumerate(SWEEP.items())
+        if not args.only or name in args.only.split(",")
+        for j, size in enumerate(sizes)
+        for k in range(args.power)
+    ]
+    print(f"load average {os.getloadavg()}; power sweep, {args.power} bots per size, rate {args.rate}/h")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(run_bot, bots, chunksize=2))
+    for name, (sizes, unit, cycles) in SWEEP.items():
+        rows = [(b, r) for b, r in zip(bots, results, strict=True) if b.scenario == name]
+        if not rows:
+            continue
+        cells = []
+        for size in sizes:
+            hit = [bool(r.get("success")) for b, r in rows if b.size == size]
+            cells.append(f"{size:g}: {sum(hit)}/{len(hit)}")
+        print(f"  {name:11s} within {cycles} cycles, {unit}: " + ", ".join(cells))
+    print(f"{len(bots)} bots in {time.perf_counter() - start:.1f} s; load average after {os.getloadavg()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--null", type=int, default=200, help="null bots")
@@ -435,7 +497,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=4.0, help="signal events per hour (before bursts)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated scenarios to run (default all)")
+    ap.add_argument("--power", type=int, default=0, help="instead: power sweep with this many bots per size")
     args = ap.parse_args()
+    if args.power:
+        power_sweep(args)
+        return
     plan = {"null": (args.null, 5), "strategy": (args.planted, 5), "hold": (args.planted, 5)}
     plan |= {"combo": (args.planted, 5), "release": (args.planted, 8), "interaction": (args.planted, 5)}
     if args.only:

@@ -51,6 +51,14 @@ def trade_clusters(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> IntArray:
     return overlap_clusters(start + offset, end + offset, burst_ms)
 
 
+def burst_groups(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> IntArray:
+    """One label per trade: trades on the same symbol opened within ``burst_ms`` of each other (chained)
+    share a label, whatever their holding windows."""
+    opened = trades["opened_at"].to_numpy(dtype=np.int64)
+    stand_in = trades.assign(ts=opened)  # zero-length windows: only the openings can chain
+    return trade_clusters(stand_in, burst_ms)
+
+
 def trade_windows(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> tuple[IntArray, IntArray]:
     """Each trade's window for ``significance.mean_test``: ``[opened_at, ts + burst_ms)``, shifted so that
     windows of different symbols never overlap (aligned with ``trades``)."""

@@ -27,7 +27,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.learn.attribution import trade_clusters, trade_test
+from core.learn.attribution import burst_groups, trade_clusters, trade_test
 from core.learn.enrich import Enriched
 from core.learn.frames import BLOCKED_COMBO, rfc3339_ms
 from core.learn.groups import group_by
@@ -67,8 +67,10 @@ def combo_stats(enriched: Enriched) -> pd.DataFrame:
     for g in range(groups.size):
         member = groups.codes == g
         ev = trade_test(win[member], trades[member])
-        # All wins or all losses: no variance to measure overlap with; count chains of overlapping trades.
-        n_eff = ev.n_eff if ev.usable else float(np.unique(trade_clusters(trades[member])).size)
+        # Never more than the bursts (trades opened within BURST_MS of each other act as one); all wins
+        # or all losses leave no variance to measure overlap with: then the chains of overlapping trades.
+        bursts = float(np.unique(burst_groups(trades[member])).size)
+        n_eff = min(ev.n_eff, bursts) if ev.usable else float(np.unique(trade_clusters(trades[member])).size)
         eff = effective_wins(float(wins[g]), int(n[g]), n_eff)
         low, high = wilson(eff, n_eff)
         p = proportion_test(eff, n_eff, pooled) if 0.0 < pooled < 1.0 else 1.0
