@@ -6,9 +6,9 @@ a minute) is one decision taken several times. ``trade_windows`` gives every tra
 window widened by ``BURST_MS`` and placed on its symbol's own stretch of a shared time line; every
 trade learner hands them to ``significance.mean_test(start_ms=..., end_ms=...)``, whose long-run
 variance sums the cross products of exactly the pairs whose windows overlap. Trades on different
-symbols are taken as independent. (Clusters of chained windows, ``trade_clusters``, were tried
-first: a bot trading one symbol continuously chains every trade into one cluster and never has
-evidence; the overlap variance does not chain.)
+symbols are taken as independent. (Clusters of chained windows, ``trade_clusters``, are used only
+for the win-rate count of blocked combos: a bot trading one symbol continuously chains every trade
+into one cluster and never has evidence; the overlap variance does not chain.)
 
 Attribution. Within one cycle the trade learners run in a fixed order (``ORDER``) and each later
 one sees only the trades the earlier ones leave unexplained (``residual``): a trade on a combo
@@ -49,14 +49,6 @@ def trade_clusters(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> IntArray:
     stride = int(end.max()) - base + 2 * burst_ms + 1
     offset = codes.astype(np.int64) * stride - base
     return overlap_clusters(start + offset, end + offset, burst_ms)
-
-
-def burst_groups(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> IntArray:
-    """One label per trade: trades on the same symbol opened within ``burst_ms`` of each other (chained)
-    share a label, whatever their holding windows."""
-    opened = trades["opened_at"].to_numpy(dtype=np.int64)
-    stand_in = trades.assign(ts=opened)  # zero-length windows: only the openings can chain
-    return trade_clusters(stand_in, burst_ms)
 
 
 def trade_windows(trades: pd.DataFrame, burst_ms: int = BURST_MS) -> tuple[IntArray, IntArray]:
