@@ -28,8 +28,9 @@ allocation, hold 1 h (target 3600 s, max 7200 s), flat sizing. Scenarios:
   within 5 cycles.
 - ``release``: the blocked ``SYM1:short``'s signals pay +12 bps at 1 h from a day before the first
   cycle on: success = released within 8 cycles.
-- ``interaction``: ``SYM0:long`` wins 20% of its trades and trades with an expected edge below
-  2 bps lose 8 bps more, fee gate starting at 0: success = within 5 cycles the combo is blocked and
+- ``interaction``: ``SYM0:long`` (trading as often as the other combos, ~60 times per 7 days)
+  wins 10% of its trades and trades with an expected edge below 2 bps lose 8 bps more, fee gate
+  starting at 0: success = within 5 cycles the combo is blocked and
   the fee gate rises, while the conviction gate and sizing never move.
 
     .venv/bin/python bench/calibration_trades.py [--null 200] [--planted 50] [--seed 1] [--workers 2]
@@ -165,7 +166,7 @@ def make_signals(rng: np.random.Generator, bot: Bot, span_ms: int) -> pd.DataFra
     sym = np.repeat(sym, reps)
     direction = np.repeat(direction, reps)
     n = ts.size
-    if bot.scenario in ("combo", "interaction"):
+    if bot.scenario == "combo":
         # The losing combo trades ~25 times per 7 days (others ~ rate * 168 * 1.4 / 10 signals, of which
         # ~67.5% pass the starting gates: conviction >= 0.25 and expected edge >= 1 bps).
         losing = (sym == 0) & (direction == 1)
@@ -237,7 +238,7 @@ def simulate(bot: Bot, closes: np.ndarray) -> list[Proposal]:
     u = raw["u"].to_numpy()
     if bot.scenario in ("combo", "interaction"):
         losing = (sym == 0) & (d > 0)
-        rate = bot.effect(0.28) if bot.scenario == "combo" else 0.20
+        rate = bot.effect(0.28) if bot.scenario == "combo" else 0.10
         size = np.abs(d * raw_ret[3600]) + 2e-4
         trade_ret = np.where(losing, np.where(u < rate, size, -size) - FEE, trade_ret)
     if bot.scenario == "interaction":
@@ -406,7 +407,7 @@ def judge(bot: Bot, proposals: list[Proposal]) -> dict[str, object]:
     last5 = within5[-1].sections
     if bot.scenario == "strategy":
         fr = last5.allocation.strategies
-        out["success"] = max(fr, key=lambda k: fr[k]) == "A" and fr["A"] > fr["B"] and fr["A"] > fr["C"]
+        out["success"] = fr["A"] > max(fr["B"], fr["C"]) + 0.01  # moved, not the start's rounding unit
     elif bot.scenario == "hold":
         policy = last5.hold_time.by_strategy.get("A")
         out["success"] = policy is not None and policy.target_s == 14400
@@ -454,9 +455,9 @@ def run_bot(bot: Bot) -> dict[str, object]:
 
 # Per learner: planted effect sizes of the power sweep, their unit, cycles allowed.
 SWEEP: dict[str, tuple[tuple[float, ...], str, int]] = {
-    "strategy": ((2.0, 4.0, 8.0), "bps per trade of strategy A", 5),
+    "strategy": ((1.0, 2.0, 4.0, 8.0), "bps per trade of strategy A", 5),
     "hold": ((3.0, 5.0, 8.0), "bps more at 4h than 1h (strategy A)", 5),
-    "combo": ((0.15, 0.2, 0.28), "win rate of SYM0:long at ~25 trades / 7 days", 5),
+    "combo": ((0.05, 0.1, 0.15, 0.28), "win rate of SYM0:long at ~25 trades / 7 days", 5),
     "release": ((6.0, 12.0, 20.0), "bps at 1h of the blocked combo's signals", 8),
     "conviction": ((3.0, 6.0, 10.0), "bps lost by trades with conviction 0.25-0.5", 5),
     "fee": ((3.0, 5.0, 8.0), "bps lost by trades expecting < 2 bps", 5),
