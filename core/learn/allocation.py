@@ -143,7 +143,10 @@ def learn_allocation(
             old = fractions.get(name)
             if old is not None and abs(new[name] - old) < 1e-9:
                 continue
-            changes.append(_change(label, name, old, new[name], target[name], table, passed, expired, clocks.get(path)))
+            lead = _lead(table, {n for lab, n in passed if lab == label})
+            changes.append(
+                _change(label, name, old, new[name], target[name], table, passed, expired, clocks.get(path), lead)
+            )
     return changes, clocks
 
 
@@ -157,6 +160,7 @@ def _change(
     passed: set[tuple[str, str]],
     expired: bool,
     since: int | None,
+    lead: str | None,
 ) -> Change:
     entering = "enters" if old is None else f"{old:.1%} ->"
     numbers: dict[str, object] = {"n": 0}
@@ -167,6 +171,7 @@ def _change(
         numbers = {"n": n, "ev_bps": mean_bps, "vs_pooled_bps": vs_pool, "t": t, "p": g.evidence.p}
     numbers["target"] = target
     numbers["significant"] = (label, name) in passed
+    numbers["moved_by"] = None if lead is None else f"allocation.{label}.{lead}"
     if expired and since is not None:
         why = f"no {label[:-1]} has differed significantly from the pool since {rfc3339_ms(since)} (evidence_ttl)"
         reason = f"allocation {label} {name}: {why}: {entering} {new:.1%}, back toward equal"
@@ -181,9 +186,19 @@ def _change(
     else:
         reason = (
             f"allocation {label} {name}: {n} trades, {mean_bps:+.1f} bps per trade, not significantly different "
-            f"from the pool; moves with the {label} that are: {entering} {new:.1%} (target {target:.1%})"
+            f"from the pool; moves because {lead} does (t={table[lead].evidence.t:.1f}): {entering} {new:.1%} "
+            f"(target {target:.1%})"
+            if lead is not None
+            else f"allocation {label} {name}: {entering} {new:.1%}, making room for a newcomer"
         )
     return Change(f"allocation.{label}.{name}", old, new, reason, make_stats(numbers))
+
+
+def _lead(table: dict[str, GroupStat], passed: set[str]) -> str | None:
+    """The passing group with the strongest evidence: the one whose evidence moves the others."""
+    if not passed:
+        return None
+    return max(sorted(passed), key=lambda n: abs(table[n].evidence.t))
 
 
 def allocation_after(current: Allocation, changes: list[Change]) -> Allocation:

@@ -50,7 +50,8 @@ def test_a_real_edge_tilts_toward_its_strategy_with_a_reason() -> None:
     a, b = moved["allocation.strategies.A"], moved["allocation.strategies.B"]
     assert abs(float(a.new) - 0.48) < 1e-4 and float(b.new) < 0.3  # type: ignore[arg-type]  # A at the 20% cap
     assert "significant among the strategies and symbols" in a.reason and a.stats["significant"] is True
-    assert "not significantly different from the pool" in b.reason
+    assert "not significantly different from the pool; moves because A does" in b.reason
+    assert b.stats["moved_by"] == "allocation.strategies.A" and b.stats["significant"] is False
     assert a.stats["target"] > 0.6  # type: ignore[operator]
     assert clocks["allocation.strategies"] > 0 and "allocation.symbols" not in clocks
 
