@@ -1,37 +1,69 @@
 """Allocation (profit-first governor): capital fractions per strategy and per symbol.
 
-Statistic: per group (strategy, or symbol) the trades closed in the lookback give a Sharpe-like
-score s = mean(r) / sd(r) of trade returns r = pnl / (entry_price * quantity), shrunk toward 0 by
-n / (n + k) with k = ``combo_min_trades``; losing or unproven groups score 0.
-Target fraction = floor + (1 - G * floor) * max(s, 0) / sum(max(s, 0)) (equal split when no group
-scores above 0), floor = min(5%, 1 / (2G)) for exploration. The fractions move toward the target
-by one common factor chosen so no fraction changes more than ``max_step`` relative; each dict is
-rounded to 1e-6 and sums to 1 (the largest fraction absorbs the rounding residual).
-A group that was not in the document enters at the floor; groups are never dropped.
-Needs >= ``combo_min_trades`` trades with that key in the lookback, else the dict stays.
+Statistic: per group (strategy, or symbol) the trades closed in the lookback that no earlier learner
+explains (``attribution``), returns r = pnl / (entry_price * quantity). Evidence per group: the
+overlap-robust test (``attribution.trade_test``) of
+(r - pooled mean of all those trades); every strategy and every symbol is one family
+(``significance.family`` at ``min_t``, Holm). Only groups that pass tilt: a group's mean is shrunk
+toward the pooled mean by the positive-part factor max(0, 1 - (min_t / t)^2), which is 0 without
+evidence and nears 1 as the evidence grows; every other group keeps the pooled mean. Score =
+max(shrunk mean, 0) / sd(r) * n / (n + k), k = ``combo_min_trades``.
+Target fraction = floor + (1 - G * floor) * score / sum(score) (equal split when no group scores
+above 0), floor = min(5%, 1 / (2G)) for exploration. A dict with no passing group does not tilt:
+its fractions stay, and once no group of it has passed for ``evidence_ttl`` of event time they move
+back toward equal. Fractions move toward the target by one common factor chosen so no fraction
+changes more than ``max_step`` relative; each dict is rounded to 1e-6 and sums to 1 (the largest
+fraction absorbs the rounding residual). A group that was not in the document enters at the floor;
+groups are never dropped. Needs >= ``combo_min_trades`` trades with that key in the lookback.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from core.learn.attribution import trade_test
 from core.learn.enrich import Enriched
+from core.learn.frames import rfc3339_ms
 from core.learn.guardrails import CONVERGED_ABSOLUTE, allocation_step, exploration_floor, normalise
 from core.learn.proposal import Change, make_stats
+from core.learn.significance import Evidence, evidence_stale, family
 from core.schemas.params import Allocation
 
 
-def group_scores(trades: pd.DataFrame, column: str, shrink: int) -> pd.DataFrame:
-    """Per group of ``column`` (sorted): n, mean return, sd, shrunk Sharpe-like score."""
-    frame = trades.loc[trades[column].notna() & np.isfinite(trades["ret"]), [column, "ret"]]
-    g = frame.groupby(frame[column].astype(str), sort=True)["ret"].agg(["size", "mean", "std"])
-    g = g.rename(columns={"size": "n", "std": "sd"})
-    sd = g["sd"].fillna(0.0).to_numpy(dtype=np.float64)
-    n = g["n"].to_numpy(dtype=np.float64)
-    sharpe = np.where(sd > 0, g["mean"].to_numpy(dtype=np.float64) / np.where(sd > 0, sd, 1.0), 0.0)
-    g["score"] = sharpe * n / (n + shrink)
-    return pd.DataFrame(g)
+@dataclass(frozen=True)
+class GroupStat:
+    """One strategy's or symbol's trades: count, mean return, sd, and its evidence against the pool."""
+
+    n: int
+    mean: float
+    sd: float
+    evidence: Evidence
+
+
+def group_scores(trades: pd.DataFrame, column: str) -> tuple[dict[str, GroupStat], float]:
+    """Per group of ``column`` (sorted): a ``GroupStat``; and the pooled mean return."""
+    ok = trades[column].notna().to_numpy() & np.isfinite(trades["ret"].to_numpy(dtype=np.float64))
+    frame = trades.loc[ok].reset_index(drop=True)
+    keys = frame[column].astype(str).to_numpy(dtype=object)
+    ret = frame["ret"].to_numpy(dtype=np.float64)
+    pooled = float(ret.mean()) if ret.size else 0.0
+    out: dict[str, GroupStat] = {}
+    for name in sorted(set(keys.tolist())):
+        member = keys == name
+        r = ret[member]
+        sd = float(r.std(ddof=1)) if r.size > 1 else 0.0
+        out[str(name)] = GroupStat(int(r.size), float(r.mean()), sd, trade_test(r - pooled, frame[member]))
+    return out, pooled
+
+
+def _shrink_factor(ev: Evidence, passed: bool, min_t: float) -> float:
+    if not passed or ev.t == 0.0:
+        return 0.0
+    return max(0.0, 1.0 - (min_t / ev.t) ** 2)
 
 
 def _targets(names: list[str], scores: dict[str, float]) -> dict[str, float]:
@@ -55,43 +87,118 @@ def _entered(current: dict[str, float], names: list[str]) -> dict[str, float]:
     return normalise({**base, **{n: floor for n in new}})
 
 
-def learn_allocation(enriched: Enriched, current: Allocation, min_trades: int, max_step: float) -> list[Change]:
-    """Propose ``allocation.strategies.<name>`` and ``allocation.symbols.<name>`` changes (see module rule)."""
+def learn_allocation(
+    enriched: Enriched,
+    current: Allocation,
+    min_trades: int,
+    max_step: float,
+    min_t: float = 3.0,
+    *,
+    evidence: Mapping[str, int] | None = None,
+    evidence_ttl_ms: int | None = None,
+) -> tuple[list[Change], dict[str, int]]:
+    """Propose ``allocation.strategies.<name>`` and ``allocation.symbols.<name>`` changes (see module rule).
+
+    ``evidence``: the clocks the previous cycle left (``allocation.strategies`` / ``allocation.symbols``
+    -> event time, ms, of the last passing evidence). Out: the changes and the clocks to carry on.
+    """
+    now = enriched.now_ms
+    prior = dict(evidence or {})
+    clocks: dict[str, int] = {}
     changes: list[Change] = []
-    for label, column, fractions in (
-        ("strategies", "strategy", current.strategies),
-        ("symbols", "symbol", current.symbols),
-    ):
-        scores = group_scores(enriched.trades, column, min_trades)
-        if int(scores["n"].sum()) < min_trades:
+    tables = {
+        label: group_scores(enriched.trades, column)
+        for label, column in (("strategies", "strategy"), ("symbols", "symbol"))
+    }
+    members = [(label, name) for label, (t, _) in tables.items() for name, g in t.items() if g.n >= min_trades]
+    passed_list = family([tables[label][0][name].evidence for label, name in members], min_t)
+    passed = {m for m, ok in zip(members, passed_list, strict=True) if ok}
+    for label, fractions in (("strategies", current.strategies), ("symbols", current.symbols)):
+        table, pooled = tables[label]
+        path = f"allocation.{label}"
+        if sum(g.n for g in table.values()) < min_trades:
             continue
-        names = sorted(set(fractions) | {str(n) for n in scores.index})
-        table: dict[str, dict[str, float]] = {
-            str(k): {"n": float(v["n"]), "mean": float(v["mean"]), "score": float(v["score"])}
-            for k, v in scores.to_dict(orient="index").items()
-        }
+        names = sorted(set(fractions) | set(table))
         start = _entered(fractions, names)
-        target = _targets(names, {str(k): float(v) for k, v in scores["score"].items()})
-        if all(abs(target[n] - start[n]) < CONVERGED_ABSOLUTE for n in names):
-            new = start
-        else:
+        tilted = any((label, n) in passed for n in names)
+        equal = {n: 1.0 / len(names) for n in names}
+        scores: dict[str, float] = {}
+        for name, g in table.items():
+            mean = pooled + (g.mean - pooled) * _shrink_factor(g.evidence, (label, name) in passed, min_t)
+            scores[name] = max(mean, 0.0) / g.sd * g.n / (g.n + min_trades) if g.sd > 0 else 0.0
+        target = _targets(names, scores)
+        expired = False
+        if tilted:
+            clocks[path] = now
+        elif any(abs(start[n] - equal[n]) >= CONVERGED_ABSOLUTE for n in names):
+            since = prior.get(path, now)
+            clocks[path] = since
+            expired = evidence_ttl_ms is not None and evidence_stale(since, now, evidence_ttl_ms)
+            target = equal
+        if (tilted or expired) and not all(abs(target[n] - start[n]) < CONVERGED_ABSOLUTE for n in names):
             new = allocation_step(start, target, max_step)
+        else:
+            new = start
         for name in names:
             old = fractions.get(name)
             if old is not None and abs(new[name] - old) < 1e-9:
                 continue
-            row = table.get(name, {"n": 0, "mean": 0.0, "score": 0.0})
-            n = int(row["n"])
-            mean_bps = float(row["mean"]) * 1e4
-            score = float(row["score"])
-            entering = "enters" if old is None else f"{old:.1%} ->"
-            reason = (
-                f"allocation {label} {name}: {n} trades, {mean_bps:+.1f} bps per trade, risk-adjusted score "
-                f"{score:.2f}: {entering} {new[name]:.1%} (target {target[name]:.1%})"
+            lead = _lead(table, {n for lab, n in passed if lab == label})
+            changes.append(
+                _change(label, name, old, new[name], target[name], table, passed, expired, clocks.get(path), lead)
             )
-            stats = make_stats({"n": n, "ev_bps": mean_bps, "score": score, "target": target[name]})
-            changes.append(Change(f"allocation.{label}.{name}", old, new[name], reason, stats))
-    return changes
+    return changes, clocks
+
+
+def _change(
+    label: str,
+    name: str,
+    old: float | None,
+    new: float,
+    target: float,
+    table: dict[str, GroupStat],
+    passed: set[tuple[str, str]],
+    expired: bool,
+    since: int | None,
+    lead: str | None,
+) -> Change:
+    entering = "enters" if old is None else f"{old:.1%} ->"
+    numbers: dict[str, object] = {"n": 0}
+    n, mean_bps, vs_pool, t = 0, 0.0, 0.0, 0.0
+    if name in table:
+        g = table[name]
+        n, mean_bps, vs_pool, t = g.n, g.mean * 1e4, g.evidence.mean * 1e4, g.evidence.t
+        numbers = {"n": n, "ev_bps": mean_bps, "vs_pooled_bps": vs_pool, "t": t, "p": g.evidence.p}
+    numbers["target"] = target
+    numbers["significant"] = (label, name) in passed
+    numbers["moved_by"] = None if lead is None else f"allocation.{label}.{lead}"
+    if expired and since is not None:
+        why = f"no {label[:-1]} has differed significantly from the pool since {rfc3339_ms(since)} (evidence_ttl)"
+        reason = f"allocation {label} {name}: {why}: {entering} {new:.1%}, back toward equal"
+    elif (label, name) in passed:
+        reason = (
+            f"allocation {label} {name}: {n} trades, {mean_bps:+.1f} bps per trade, {vs_pool:+.1f} bps against the "
+            f"pool (t={t:.1f}, significant among the strategies and symbols): "
+            f"{entering} {new:.1%} (target {target:.1%})"
+        )
+    elif old is None:
+        reason = f"allocation {label} {name}: new, {n} trades so far: enters at {new:.1%}"
+    else:
+        reason = (
+            f"allocation {label} {name}: {n} trades, {mean_bps:+.1f} bps per trade, not significantly different "
+            f"from the pool; moves because {lead} does (t={table[lead].evidence.t:.1f}): {entering} {new:.1%} "
+            f"(target {target:.1%})"
+            if lead is not None
+            else f"allocation {label} {name}: {entering} {new:.1%}, making room for a newcomer"
+        )
+    return Change(f"allocation.{label}.{name}", old, new, reason, make_stats(numbers))
+
+
+def _lead(table: dict[str, GroupStat], passed: set[str]) -> str | None:
+    """The passing group with the strongest evidence: the one whose evidence moves the others."""
+    if not passed:
+        return None
+    return max(sorted(passed), key=lambda n: abs(table[n].evidence.t))
 
 
 def allocation_after(current: Allocation, changes: list[Change]) -> Allocation:

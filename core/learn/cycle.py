@@ -1,15 +1,19 @@
 """The learning cycle: resolve outcomes, enrich, run the learners, apply guardrails, propose.
 
-``continuous`` runs weights, the conviction gate, sizing, blocked combos and the fee gate;
+``continuous`` runs weights, blocked combos, the fee gate, the conviction gate and sizing (in that
+order: see core/learn/attribution.py);
 ``comprehensive`` adds allocation, hold time and the reports (counterfactual per gate, missed
 opportunities, per component x horizon attribution, combos).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Literal
 
 from core.learn.allocation import allocation_after, learn_allocation
+from core.learn.attribution import explained_by_combos_and_fee, explained_by_conviction, residual_trades
 from core.learn.combos import combo_key, learn_combos
 from core.learn.enrich import resolve_and_enrich
 from core.learn.fee import learn_fee_gate
@@ -23,6 +27,7 @@ from core.learn.reports import all_reports
 from core.learn.sizing import learn_sizing
 from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
+from core.schemas.duration import duration_seconds
 from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections
 
 CycleKind = Literal["continuous", "comprehensive"]
@@ -39,46 +44,87 @@ def run_cycle(
     kind: CycleKind,
     now_ms: int,
     resolution: Resolution | None = None,
+    evidence: Mapping[str, int] | None = None,
 ) -> Proposal:
     """Run one cycle.
 
     In: the bot's frames (see frames.py), its current sections, its learning config, the kind, and
     now = the bot's watermark in epoch ms (lookback counts back from it; no clock is read);
-    optionally the cycle's first step already done (``enrich.resolve_pending`` on the same inputs).
+    optionally the cycle's first step already done (``enrich.resolve_pending`` on the same inputs), and
+    the evidence clocks the previous cycle left (its ``facts["evidence"]``: value path -> event time, ms,
+    of the last significant evidence for it; the service carries them from cycle to cycle).
     Out: a ``Proposal`` with the changes, the sections with every change applied, the input counts,
     the outcomes newly decided (for storage to persist) and, for comprehensive cycles, the reports.
     Deterministic: the same inputs and sections give the same proposal.
     """
     inputs.validate()
+    inputs = inputs.as_of(now_ms)  # events after the watermark never affect a cycle
     enriched, resolution = resolve_and_enrich(inputs, config, now_ms, current.hold_time.default.target_s, resolution)
     seen = sorted(set(current.weights) | set(inputs.component_names()))
 
     changes: list[Change] = []
-    weight_changes, weight_stats = learn_weights(enriched, current, config, seen)
+    weight_changes, weight_stats, clocks = learn_weights(enriched, current, config, seen, evidence)
     changes += weight_changes
-    changes += learn_conviction_gate(
-        enriched,
-        current.gates.conviction.min_conviction,
-        config.conviction_buckets,
-        config.combo_min_trades,
-        config.min_outcomes,
-        config.min_t,
-    )
-    changes += learn_sizing(enriched, current.sizing.buckets, config.combo_min_trades, config.min_t, config.max_step)
+    # Trade learners in attribution order (core/learn/attribution.py): each later one sees only the
+    # trades the earlier ones' changes do not already explain, so one loss moves one thing.
+    ttl_ms = duration_seconds(config.evidence_ttl) * 1000
     combo_changes, combos = learn_combos(enriched, current.blocked_combos, config, now_ms)
     changes += combo_changes
-    changes += learn_fee_gate(
-        enriched,
+    after_combos = apply_changes(current, combo_changes)
+    unexplained = residual_trades(enriched.trades, explained_by_combos_and_fee(enriched.trades, after_combos))
+    fee_changes = learn_fee_gate(
+        replace(enriched, trades=unexplained),
         current.gates.fee.min_expected_edge_bps,
         config.combo_min_trades,
         config.min_outcomes,
         config.min_t,
         config.max_step,
     )
+    changes += fee_changes
+    after_fee = apply_changes(after_combos, fee_changes)
+    residual = replace(
+        enriched, trades=residual_trades(enriched.trades, explained_by_combos_and_fee(enriched.trades, after_fee))
+    )
+    gate_changes = learn_conviction_gate(
+        residual,
+        current.gates.conviction.min_conviction,
+        config.conviction_buckets,
+        config.combo_min_trades,
+        config.min_outcomes,
+        config.min_t,
+    )
+    changes += gate_changes
+    sizing_changes, sizing_clocks = learn_sizing(
+        residual,
+        current.sizing.buckets,
+        config.combo_min_trades,
+        config.min_t,
+        config.max_step,
+        evidence=evidence,
+        evidence_ttl_ms=ttl_ms,
+    )
+    changes += sizing_changes
+    clocks |= sizing_clocks
     reports = {}
     if kind == "comprehensive":
-        changes += learn_allocation(enriched, current.allocation, config.combo_min_trades, config.max_step)
-        changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes)
+        # Allocation also leaves out the trades the conviction gate now keeps out.
+        after_gate = apply_changes(after_fee, gate_changes)
+        explained = explained_by_conviction(residual.trades, after_gate)
+        alloc_changes, alloc_clocks = learn_allocation(
+            replace(residual, trades=residual_trades(residual.trades, explained)),
+            current.allocation,
+            config.combo_min_trades,
+            config.max_step,
+            config.min_t,
+            evidence=evidence,
+            evidence_ttl_ms=ttl_ms,
+        )
+        changes += alloc_changes
+        clocks |= alloc_clocks
+        changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes, config.min_t)
+    else:
+        # Continuous cycles do not run allocation: its clocks carry over unchanged.
+        clocks |= {k: v for k, v in (evidence or {}).items() if k.startswith("allocation.")}
 
     sections = apply_changes(current, changes)
     problems = check_sections(current, sections, config)
@@ -113,6 +159,7 @@ def run_cycle(
             "component_outcomes": jsonable(component_outcome_counts(weight_stats)),
             "symbols_without_marks": jsonable(symbols_without_marks(inputs.signals, inputs.prices)),
             "outcomes_pending": resolution.pending,
+            "evidence": jsonable(dict(sorted(clocks.items()))),
         },
     )
 

@@ -5,7 +5,15 @@ else its linked signal's); per bucket, expectancy mu = mean of pnl / (entry_pric
 Buckets with >= ``combo_min_trades`` trades are eligible (at least two are needed). Target:
   m_i = clip(max(mu_i, 0) / mbar, 0.25, 3),  mbar = trade-weighted mean of max(mu, 0) over eligible
 buckets, so the average trade keeps size 1 and a bucket's target rises with its expectancy.
-Sizing moves only when some eligible bucket's mean differs from the pooled mean with |t| >= min_t.
+Sizing moves only when some eligible bucket's mean differs from the pooled mean with significance:
+per bucket the overlap-robust test (``attribution.trade_test``)
+of (return - pooled mean), the eligible buckets controlled as one family (``significance.family`` at
+``min_t``); degenerate samples are no evidence. When the family passes, every eligible bucket moves
+(a bucket that is not significant itself says so and names the bucket whose evidence moved it).
+Without such evidence for ``evidence_ttl`` of event time, a multiplier steps back toward 1 by at most
+``max_step`` per cycle (``significance.expire_toward``). The trades are the residual ones
+(``attribution``): those a blocked combo or the fee gate explain are left out. (Trades below the
+conviction gate stay: their bucket keeps its place in the expectancy order.)
 Step: eligible buckets move toward their targets by one common fraction (in log space) of the way,
 the largest that keeps every relative step within ``max_step``; a bucket within 0.5% of its target
 stays unless it is out of order.
@@ -24,14 +32,17 @@ widening that cycle; if even that is impossible, sizing proposes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
 import numpy as np
 
+from core.learn.attribution import trade_test
 from core.learn.enrich import Enriched
-from core.learn.guardrails import DIGITS, MULTIPLIER_BOUNDS, converged, significant
+from core.learn.frames import rfc3339_ms
+from core.learn.guardrails import DIGITS, MULTIPLIER_BOUNDS, converged
 from core.learn.proposal import Change, make_stats
+from core.learn.significance import Evidence, expire_toward, family
 from core.schemas.params import SizingBucket
 
 GRID: int = 10**DIGITS
@@ -199,38 +210,57 @@ def _move(old: float, new: float) -> str:
 
 
 def learn_sizing(
-    enriched: Enriched, buckets: list[SizingBucket], min_trades: int, min_t: float, max_step: float
-) -> list[Change]:
-    """Propose ``sizing.buckets[i].multiplier`` changes (see the module rule)."""
-    if len(buckets) < 2 or enriched.trades.empty:
-        return []
-    ret = enriched.trades["ret"].to_numpy(dtype=np.float64)
-    which = bucket_of(enriched.trades["conv"].to_numpy(dtype=np.float64), buckets)
+    enriched: Enriched,
+    buckets: list[SizingBucket],
+    min_trades: int,
+    min_t: float,
+    max_step: float,
+    *,
+    evidence: Mapping[str, int] | None = None,
+    evidence_ttl_ms: int | None = None,
+) -> tuple[list[Change], dict[str, int]]:
+    """Propose ``sizing.buckets[i].multiplier`` changes (see the module rule).
+
+    ``evidence``: the clocks the previous cycle left (path -> event time, ms, of the last significant
+    evidence); with ``evidence_ttl_ms``, multipliers without evidence for that long step back toward 1.
+    Out: the changes and the clocks to carry on (one per multiplier away from 1).
+    """
+    now = enriched.now_ms
+    if len(buckets) < 2:
+        return [], {}
+    trades = enriched.trades
+    ret = trades["ret"].to_numpy(dtype=np.float64)
+    which = bucket_of(trades["conv"].to_numpy(dtype=np.float64), buckets)
     ok = np.isfinite(ret) & (which >= 0)
-    ret, which = ret[ok], which[ok]
     k = len(buckets)
-    n = np.bincount(which, minlength=k).astype(np.float64)
-    total = np.bincount(which, weights=ret, minlength=k)
-    square = np.bincount(which, weights=ret * ret, minlength=k)
+    n = np.bincount(which[ok], minlength=k).astype(np.float64)
+    total = np.bincount(which[ok], weights=ret[ok], minlength=k)
     eligible = n >= max(min_trades, 2)
+    current = [b.multiplier for b in buckets]
     if eligible.sum() < 2:
-        return []
+        return _expire(buckets, current, evidence, now, evidence_ttl_ms, max_step)
     mu = np.where(n > 0, total / np.maximum(n, 1.0), 0.0)
-    var = np.where(n > 1, (square - n * mu * mu) / np.maximum(n - 1.0, 1.0), 0.0)
     pooled = float(total[eligible].sum() / n[eligible].sum())
-    se = np.sqrt(np.maximum(var, 0.0) / np.maximum(n, 1.0))
-    t_diff = np.where(eligible & (se > 0), (mu - pooled) / np.where(se > 0, se, 1.0), 0.0)
-    if not any(significant(float(t), min_t) for t in t_diff[eligible]):
-        return []
+    tested = np.flatnonzero(eligible).tolist()
+    tests: dict[int, Evidence] = {}
+    for i in tested:
+        member = ok & (which == i)
+        tests[i] = trade_test(ret[member] - pooled, trades[member])
+    passed = family([tests[i] for i in tested], min_t)
+    movers = [i for i, p in zip(tested, passed, strict=True) if p]
+    if not movers:
+        return _expire(buckets, current, evidence, now, evidence_ttl_ms, max_step)
+    clocks = {_path(i): now for i in range(k) if not converged(current[i], 1.0) or i in tested}
     positive = np.maximum(mu, 0.0)
     mbar = float((positive * n)[eligible].sum() / n[eligible].sum())
     if mbar <= 0.0:
-        return []
+        return [], clocks
     low, high = MULTIPLIER_BOUNDS
     target = np.clip(positive / mbar, low, high)
-    current = [b.multiplier for b in buckets]
-    rank = {i: float(mu[i]) for i in np.flatnonzero(eligible).tolist()}
+    rank = {i: float(mu[i]) for i in tested}
     moved, out_of_order = step_multipliers(current, target.tolist(), rank, max_step)
+    lead = max(movers, key=lambda i: abs(tests[i].t))
+    lead_name = f"{buckets[lead].min_conviction:.2f}-{buckets[lead].max_conviction:.2f}"
     changes: list[Change] = []
     for i in sorted(moved):
         b = buckets[i]
@@ -239,20 +269,68 @@ def learn_sizing(
         pct = (new / cur - 1) * 100
         step = f"{pct:+.0f}%" if abs(pct) >= 0.5 else f"{pct:+.2f}%"
         capped = f", capped at {step} (target {target[i]:.2f})" if abs(new - target[i]) > 1e-6 else ""
+        ev = tests[i]
+        if i in movers:
+            why = f"(t={ev.t:.1f} over {ev.n_eff:.0f} effective trades, significant among {len(tested)} buckets)"
+        else:
+            why = (
+                f"(its own t={ev.t:.1f} is not significant: it moves with its family on the evidence of "
+                f"conviction {lead_name}, t={tests[lead].t:.1f})"
+            )
         reason = (
             f"sizing: conviction {b.min_conviction:.2f}-{b.max_conviction:.2f} returned {mu[i] * 1e4:+.1f} bps per "
-            f"trade over {int(n[i])} trades vs {pooled * 1e4:+.1f} bps overall (t={t_diff[i]:.1f}): "
+            f"trade over {int(n[i])} trades vs {pooled * 1e4:+.1f} bps overall {why}: "
             f"multiplier {_move(cur, new)}{order}{capped}"
         )
         stats = make_stats(
             {
                 "n": int(n[i]),
+                "n_eff": ev.n_eff,
                 "ev_bps": mu[i] * 1e4,
                 "pooled_ev_bps": pooled * 1e4,
-                "t": t_diff[i],
+                "t": ev.t,
+                "p": ev.p,
+                "significant": i in movers,
+                "moved_by": _path(lead),
                 "target": target[i],
                 "restoring_order": i in out_of_order,
             }
         )
         changes.append(Change(f"sizing.buckets[{i}].multiplier", cur, new, reason, stats))
-    return changes
+    return changes, clocks
+
+
+def _path(i: int) -> str:
+    return f"sizing.buckets[{i}].multiplier"
+
+
+def _expire(
+    buckets: list[SizingBucket],
+    current: list[float],
+    evidence: Mapping[str, int] | None,
+    now: int,
+    ttl_ms: int | None,
+    max_step: float,
+) -> tuple[list[Change], dict[str, int]]:
+    """No significant evidence this cycle: multipliers away from 1 keep their clock (or start one now)
+    and, once it is ``ttl_ms`` old, step back toward 1 by at most ``max_step``."""
+    prior = dict(evidence or {})
+    clocks: dict[str, int] = {}
+    changes: list[Change] = []
+    for i, b in enumerate(buckets):
+        cur = current[i]
+        if converged(cur, 1.0):
+            continue
+        since = prior.get(_path(i), now)
+        clocks[_path(i)] = since
+        if ttl_ms is None:
+            continue
+        new = expire_toward(cur, 1.0, since, now, ttl_ms, max_step, MULTIPLIER_BOUNDS)
+        if new == cur:
+            continue
+        reason = (
+            f"sizing: conviction {b.min_conviction:.2f}-{b.max_conviction:.2f}: no significant evidence since "
+            f"{rfc3339_ms(since)} (evidence_ttl): multiplier {_move(cur, new)}, back toward 1.00"
+        )
+        changes.append(Change(_path(i), cur, new, reason, make_stats({"since_ms": since, "default": 1.0})))
+    return changes, clocks

@@ -63,7 +63,7 @@ def test_two_runs_give_identical_json() -> None:
     assert a.encode() == b.encode()
     doc = json.loads(a)
     assert set(doc) == {"kind", "now_ms", "changes", "sections", "inputs", "reports", "facts"}
-    assert set(doc["facts"]) == {"component_outcomes", "symbols_without_marks", "outcomes_pending"}
+    assert set(doc["facts"]) == {"component_outcomes", "symbols_without_marks", "outcomes_pending", "evidence"}
     assert "NaN" not in a and "Infinity" not in a
 
 
@@ -122,15 +122,8 @@ def test_comprehensive_cycle_allocates_and_sets_hold_times() -> None:
     assert first["momo"] > first["revert"]
     final = runs[-1].sections.allocation.strategies
     assert final["momo"] > 0.8 and final["revert"] >= 0.05 - 1e-6
-    hold = runs[0].sections.hold_time.by_strategy
-    resolved = runs[0].new_outcomes.merge(sig, left_on="signal_event_id", right_on="event_id")
-    resolved = resolved[resolved["strategy"] == "momo"]
-    aligned = resolved["ret"] * np.where(resolved["direction"] == "short", -1, 1)
-    best = int(aligned.groupby(resolved["horizon_s"]).mean().idxmax())
-    horizons = CONFIG.horizon_seconds()
-    later = [h for h in horizons if h > best]
-    assert hold["momo"].target_s == best and hold["momo"].max_s == (later[0] if later else 2 * best)
-    assert best >= 900  # the move the signals call happens over 15 minutes
+    # The signals pay at 15m, the default target's horizon: no other horizon beats it, nothing is set.
+    assert runs[0].sections.hold_time.by_strategy == {}
     assert runs[-1].changes == []
 
 

@@ -161,7 +161,8 @@ def sized(means_bps: list[float], n: int = 30, sd_bps: float = 2.0) -> Enriched:
     k = len(means_bps)
     ret = np.concatenate([m / 1e4 + sd_bps / 1e4 * np.where(np.arange(n) % 2 == 0, 1.0, -1.0) for m in means_bps])
     conv = np.repeat((np.arange(k) + 0.5) / k, n)
-    trades = pd.DataFrame({"ret": ret, "conv": conv})
+    opened = np.arange(ret.size, dtype=np.int64) * 600_000  # 10 minutes apart, held 1 minute: independent
+    trades = pd.DataFrame({"ret": ret, "conv": conv, "symbol": "AAA", "opened_at": opened, "ts": opened + 60_000})
     return Enriched(pd.DataFrame(), pd.DataFrame(), trades, (), {}, 0.0, 300, 0, 0)
 
 
@@ -186,7 +187,7 @@ def books(draw: st.DrawFn, steps: st.SearchStrategy[float]) -> tuple[list[float]
 def one_cycle(means: list[float], current: list[float], max_step: float) -> tuple[list[float], list[Change]]:
     """One sizing proposal on exact bucket means, checked: guardrails, caps, bounds, order, reasons."""
     config = LearningConfig(max_step=max_step, conviction_buckets=[i / len(means) for i in range(len(means) + 1)])
-    changes = learn_sizing(sized(means), equal_buckets(len(means), current), 20, config.min_t, max_step)
+    changes, _ = learn_sizing(sized(means), equal_buckets(len(means), current), 20, config.min_t, max_step)
     old = with_multipliers(current, config)
     new = apply_changes(old, changes)
     assert check_sections(old, new, config) == []
@@ -226,5 +227,64 @@ def test_repeated_cycles_restore_order_within_the_bound(book: tuple[list[float],
 def test_caps_below_the_grid_leave_an_inversion_as_it_is() -> None:
     # max_step = 1e-7 allows no other value on the 1e-6 grid: the pair cannot close, so nothing moves.
     enriched = sized([0.0, 5.0, 20.0])
-    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 1e-7) == []
-    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 0.2) != []
+    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 1e-7)[0] == []
+    assert learn_sizing(enriched, equal_buckets(3, [1.0, 2.0, 0.5]), 20, 3.0, 0.2)[0] != []
+
+
+# --- Families, honest reasons, evidence expiry.
+
+
+def spread(seed: int, means_bps: list[float], sds_bps: list[float], n: int = 60) -> Enriched:
+    """Independent trades per bucket (bucket i's conviction (i + 0.5) / k) with the given means and sds."""
+    rng = np.random.default_rng(seed)
+    k = len(means_bps)
+    ret = np.concatenate([rng.normal(m / 1e4, s / 1e4, size=n) for m, s in zip(means_bps, sds_bps, strict=True)])
+    conv = np.repeat((np.arange(k) + 0.5) / k, n)
+    opened = np.arange(ret.size, dtype=np.int64) * 600_000
+    trades = pd.DataFrame({"ret": ret, "conv": conv, "symbol": "AAA", "opened_at": opened, "ts": opened + 60_000})
+    return Enriched(pd.DataFrame(), pd.DataFrame(), trades, (), {}, 0.0, 300, 0, int(opened[-1]) + 60_000)
+
+
+def test_a_bucket_moved_with_its_family_says_so_and_names_the_bucket_that_moved_it() -> None:
+    changes, clocks = learn_sizing(spread(0, [0, 0, 0, 20], [20, 20, 20, 5]), equal_buckets(4, [1.0] * 4), 20, 3.0, 0.2)
+    reasons = {int(c.path[len("sizing.buckets[") : c.path.index("]")]): c for c in changes}
+    assert reasons[3].stats["significant"] is True and "significant among 4 buckets" in reasons[3].reason
+    for i in (0, 1, 2):
+        assert reasons[i].stats["significant"] is False
+        assert "moves with its family on the evidence of conviction 0.75-1.00" in reasons[i].reason
+        assert reasons[i].stats["moved_by"] == "sizing.buckets[3].multiplier"
+    assert set(clocks) == {f"sizing.buckets[{i}].multiplier" for i in range(4)}
+
+
+def test_noise_across_buckets_passes_the_family_rarely() -> None:
+    # 4 buckets of 60 null trades: the family keeps the chance of any move at the one-test level (0.27%).
+    moved = sum(
+        bool(learn_sizing(spread(seed, [0] * 4, [20] * 4), equal_buckets(4, [1.0] * 4), 20, 3.0, 0.2)[0])
+        for seed in range(100)
+    )
+    assert moved <= 2  # P(> 2 | 0.3%) < 0.5%
+
+
+DAY = 86_400_000
+
+
+def test_a_multiplier_without_evidence_decays_after_evidence_ttl_and_a_live_edge_does_not() -> None:
+    noise = spread(1, [0] * 4, [20] * 4)
+    now = noise.now_ms
+    current = equal_buckets(4, [0.5, 1.0, 1.0, 2.0])
+    ttl = 3 * DAY
+    old = {"sizing.buckets[0].multiplier": now - 4 * DAY, "sizing.buckets[3].multiplier": now - 4 * DAY}
+    changes, clocks = learn_sizing(noise, current, 20, 3.0, 0.2, evidence=old, evidence_ttl_ms=ttl)
+    moved = {c.path: c.new for c in changes}
+    assert moved == {"sizing.buckets[0].multiplier": 0.6, "sizing.buckets[3].multiplier": 1.6}
+    assert all("no significant evidence since" in c.reason and "back toward 1.00" in c.reason for c in changes)
+    assert clocks == old  # the clock keeps the time of the last evidence
+    fresh = {k: now - DAY for k in old}
+    assert learn_sizing(noise, current, 20, 3.0, 0.2, evidence=fresh, evidence_ttl_ms=ttl)[0] == []
+    started = learn_sizing(noise, current, 20, 3.0, 0.2, evidence={}, evidence_ttl_ms=ttl)
+    assert started[0] == [] and started[1] == {k: now for k in old}
+    # A persistent edge stays significant: its clock is renewed and it never decays.
+    edge = spread(2, [-10, 0, 0, 20], [5, 5, 5, 5])
+    changes, clocks = learn_sizing(edge, current, 20, 3.0, 0.2, evidence=old, evidence_ttl_ms=ttl)
+    assert all(v == edge.now_ms for v in clocks.values())
+    assert all("back toward" not in c.reason for c in changes)

@@ -158,7 +158,8 @@ async def test_signals_and_combos_reports(client: httpx.AsyncClient) -> None:
     combos = (await client.get("/v1/bots/alpha/reports/combos", headers=headers)).json()["items"]
     [eth] = [c for c in combos if c["symbol"] == "ETHUSDT"]
     assert eth["direction"] == "short" and eth["trades"] == 4 and eth["win_rate"] == 0.0 and eth["pnl"] == -4.0
-    assert eth["wilson_low"] == 0.0 and 0 < eth["wilson_high"] < 0.6 and eth["blocked"] is False
+    # The 4 trades touch one another (a chain): they count as one decision, so the interval is wide.
+    assert eth["wilson_low"] == 0.0 and 0.6 < eth["wilson_high"] < 0.8 and eth["blocked"] is False
     page = (await client.get("/v1/bots/alpha/reports/signals", params={"limit": 2}, headers=headers)).json()
     assert len(page["items"]) == 2 and page["next_cursor"] is not None
 
