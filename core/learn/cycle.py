@@ -21,6 +21,7 @@ from core.learn.holdtime import learn_hold_time
 from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
 from core.learn.reports import all_reports
+from core.learn.routing import learn_routing
 from core.learn.sizing import learn_sizing
 from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
@@ -84,6 +85,9 @@ def run_cycle(
     if kind == "comprehensive":
         changes += learn_allocation(enriched, current.allocation, config.combo_min_trades, config.max_step)
         changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes)
+        route_changes, route_clocks, _ = learn_routing(enriched, current.direction_routing, config, now_ms, evidence)
+        changes += route_changes
+        clocks = {**clocks, **route_clocks}
 
     sections = apply_changes(current, changes)
     problems = check_sections(current, sections, config)
@@ -133,6 +137,7 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
     buckets = [b.model_copy() for b in current.sizing.buckets]
     combos = {combo_key(b.symbol, b.direction): b for b in current.blocked_combos}
     hold = current.hold_time.model_copy(deep=True)
+    routing = dict(current.direction_routing)
     alloc_changes: list[Change] = []
     for c in changes:
         head, _, rest = c.path.partition(".")
@@ -159,6 +164,11 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             name = c.path[len("hold_time.by_strategy.") :]
             hold.by_strategy[name] = HoldPolicy.model_validate(c.new)
             hold.by_strategy = dict(sorted(hold.by_strategy.items()))
+        elif head == "direction_routing":
+            if c.new is None:
+                routing.pop(rest, None)
+            else:
+                routing[rest] = "long_only" if c.new == "long_only" else "short_only"
         else:
             raise ValueError(f"cannot apply change at {c.path!r}")
     return current.model_copy(
@@ -170,5 +180,6 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             "blocked_combos": [combos[k] for k in sorted(combos)],
             "allocation": allocation_after(current.allocation, alloc_changes),
             "hold_time": hold,
+            "direction_routing": dict(sorted(routing.items())),
         }
     )
