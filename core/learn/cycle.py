@@ -22,10 +22,11 @@ from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
 from core.learn.reports import all_reports
 from core.learn.routing import learn_routing
+from core.learn.rules import Candidate, learn_rules, rules_report
 from core.learn.sizing import learn_sizing
 from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
-from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections
+from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections, Rule
 
 CycleKind = Literal["continuous", "comprehensive"]
 
@@ -82,12 +83,15 @@ def run_cycle(
         config.max_step,
     )
     reports = {}
+    candidates: list[Candidate] = []
     if kind == "comprehensive":
         changes += learn_allocation(enriched, current.allocation, config.combo_min_trades, config.max_step)
         changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes)
         route_changes, route_clocks, _ = learn_routing(enriched, current.direction_routing, config, now_ms, evidence)
         changes += route_changes
         clocks = {**clocks, **route_clocks}
+        rule_changes, candidates = learn_rules(enriched, current.rules, config, now_ms)
+        changes += rule_changes
 
     sections = apply_changes(current, changes)
     problems = check_sections(current, sections, config)
@@ -95,6 +99,7 @@ def run_cycle(
         raise GuardrailError("; ".join(problems))
     if kind == "comprehensive":
         reports = all_reports(enriched, sections, config, weight_stats, combos)
+        reports["rules"] = rules_report(candidates, sections.rules, config)
 
     sig = enriched.signals
     counts = {
@@ -138,6 +143,7 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
     combos = {combo_key(b.symbol, b.direction): b for b in current.blocked_combos}
     hold = current.hold_time.model_copy(deep=True)
     routing = dict(current.direction_routing)
+    rules = {r.id: r for r in current.rules}
     alloc_changes: list[Change] = []
     for c in changes:
         head, _, rest = c.path.partition(".")
@@ -164,6 +170,12 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             name = c.path[len("hold_time.by_strategy.") :]
             hold.by_strategy[name] = HoldPolicy.model_validate(c.new)
             hold.by_strategy = dict(sorted(hold.by_strategy.items()))
+        elif c.path.startswith("rules["):
+            key = c.path[len("rules[") : -1]
+            if c.new is None:
+                rules.pop(key, None)
+            else:
+                rules[key] = Rule.model_validate(c.new)
         elif head == "direction_routing":
             if c.new is None:
                 routing.pop(rest, None)
@@ -181,5 +193,6 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             "allocation": allocation_after(current.allocation, alloc_changes),
             "hold_time": hold,
             "direction_routing": dict(sorted(routing.items())),
+            "rules": sorted(rules.values(), key=lambda r: (-abs(r.stats.get("t", 0.0)), r.id)),
         }
     )

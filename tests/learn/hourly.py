@@ -23,7 +23,7 @@ Plant = Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]
 
 def config(**overrides: object) -> LearningConfig:
     """Hourly outcomes (the bars' spacing) over the whole market."""
-    return LearningConfig.model_validate({"horizons": ["1h"], "lookback": "120d", **overrides})
+    return LearningConfig.model_validate({"horizons": ["1h"], "lookback": "365d", **overrides})
 
 
 def hourly_market(
@@ -92,5 +92,22 @@ def losing_shorts(symbol: str, p_wrong: float) -> Plant:
         wrong = rng.random(len(raw)) < p_wrong
         falls = raw["future"] < 0
         return raw[~(short & falls & wrong)].reset_index(drop=True)
+
+    return plant
+
+
+def losing_longs_at(weekday: int, hour_bucket: int, p_drop: float) -> Plant:
+    """In one 4-hour window (UTC ``hour_bucket``) of one ``weekday`` (0 = Monday) the bot goes long (9 signals
+    in 10, as a strategy that buys that session would), and its longs there that would win are dropped with
+    probability ``p_drop``: the longs left there lose; everything else is untouched."""
+
+    def plant(raw: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        ts = raw["ts"].to_numpy(dtype=np.int64)
+        when = (((ts // 86_400_000) + 3) % 7 == weekday) & ((ts % 86_400_000) // (4 * HOUR) == hour_bucket)
+        raw = raw.copy()
+        raw.loc[when & (rng.random(len(raw)) < 0.9), "direction"] = "long"
+        winning_long = (raw["direction"] == "long").to_numpy() & (raw["future"] > 0).to_numpy()
+        drop = when & winning_long & (rng.random(len(raw)) < p_drop)
+        return raw[~drop].reset_index(drop=True)
 
     return plant
