@@ -20,6 +20,7 @@ from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
 from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
+from core.learn.regimes import learn_regime_weights
 from core.learn.reports import all_reports
 from core.learn.routing import learn_routing
 from core.learn.rules import Candidate, learn_rules, rules_report
@@ -89,7 +90,9 @@ def run_cycle(
         changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes)
         route_changes, route_clocks, _ = learn_routing(enriched, current.direction_routing, config, now_ms, evidence)
         changes += route_changes
-        clocks = {**clocks, **route_clocks}
+        regime_changes, regime_clocks, _ = learn_regime_weights(enriched, current, config, now_ms, evidence)
+        changes += regime_changes
+        clocks = {**clocks, **route_clocks, **regime_clocks}
         rule_changes, candidates = learn_rules(enriched, current.rules, config, now_ms)
         changes += rule_changes
 
@@ -144,6 +147,7 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
     hold = current.hold_time.model_copy(deep=True)
     routing = dict(current.direction_routing)
     rules = {r.id: r for r in current.rules}
+    by_regime = {regime: dict(w) for regime, w in current.weights_by_regime.items()}
     alloc_changes: list[Change] = []
     for c in changes:
         head, _, rest = c.path.partition(".")
@@ -176,6 +180,12 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
                 rules.pop(key, None)
             else:
                 rules[key] = Rule.model_validate(c.new)
+        elif head == "weights_by_regime":
+            regime, _, component = rest.partition(".")
+            if isinstance(c.new, int | float):
+                by_regime.setdefault(regime, {})[component] = float(c.new)
+            else:
+                by_regime.get(regime, {}).pop(component, None)
         elif head == "direction_routing":
             if c.new is None:
                 routing.pop(rest, None)
@@ -193,6 +203,7 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             "allocation": allocation_after(current.allocation, alloc_changes),
             "hold_time": hold,
             "direction_routing": dict(sorted(routing.items())),
+            "weights_by_regime": {r: dict(sorted(w.items())) for r, w in sorted(by_regime.items()) if w},
             "rules": sorted(rules.values(), key=lambda r: (-abs(r.stats.get("t", 0.0)), r.id)),
         }
     )
