@@ -35,6 +35,8 @@ _SOURCE_NUMBER = _enum_numbers(params_pb2.ParamSource.DESCRIPTOR, "PARAM_SOURCE_
 CYCLE_KIND = _enum_names(learning_pb2.CycleKind.DESCRIPTOR, "CYCLE_KIND_")
 _CYCLE_KIND_NUMBER = _enum_numbers(learning_pb2.CycleKind.DESCRIPTOR, "CYCLE_KIND_")
 _CYCLE_STATUS_NUMBER = _enum_numbers(learning_pb2.CycleStatus.DESCRIPTOR, "CYCLE_STATUS_")
+_HEALTH_LEVEL_NUMBER = _enum_numbers(learning_pb2.HealthLevel.DESCRIPTOR, "HEALTH_LEVEL_")
+_COMPONENT_STATUS_NUMBER = _enum_numbers(learning_pb2.ComponentStatus.DESCRIPTOR, "COMPONENT_STATUS_")
 
 
 # --- events in ----------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ def health_message(doc: Mapping[str, Any]) -> learning_pb2.GetHealthResponse:
     """The learning health document (DESIGN.md section 9) -> its typed message."""
     counts = doc.get("counts") or {}
     return learning_pb2.GetHealthResponse(
-        level=doc["level"],
+        level=_HEALTH_LEVEL_NUMBER.get(doc["level"], 0),
         problems=[
             learning_pb2.HealthProblem(code=p["code"], message=p["message"], detail=_struct(p.get("detail")))
             for p in doc.get("problems", [])
@@ -218,13 +220,19 @@ def health_message(doc: Mapping[str, Any]) -> learning_pb2.GetHealthResponse:
         ),
         components=[
             learning_pb2.HealthComponent(
-                **{k: c.get(k) for k in learning_pb2.HealthComponent.DESCRIPTOR.fields_by_name if c.get(k) is not None}
+                name=c["name"],
+                outcomes=c["outcomes"],
+                required=c["required"],
+                status=_COMPONENT_STATUS_NUMBER.get(c["status"], 0),
+                weight=c["weight"],
             )
             for c in doc.get("components", [])
         ],
         last_cycles={
             kind: learning_pb2.CycleSummary(
-                cycle_id=c.get("cycle_id") or "", status=c.get("status") or "", finished_at=c.get("finished_at")
+                cycle_id=c.get("cycle_id") or "",
+                status=_CYCLE_STATUS_NUMBER.get(c.get("status") or "", 0),
+                finished_at=c.get("finished_at"),
             )
             for kind, c in (doc.get("last_cycles") or {}).items()
             if c is not None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
-from api.rest import problems
+from api.rest import problems, spec
 from api.rest.bodies import StrictBodies
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
@@ -25,6 +26,14 @@ Bots post signals, closed trades and price marks; learning cycles turn them into
 (signal weights, gates, sizing, blocked combos, allocation, hold time); bots fetch the current
 document with `GET /v1/bots/{bot}/params`. Authenticate with `Authorization: Bearer <key>`.
 Errors are RFC 9457 `application/problem+json` with a stable `code`.
+
+- Who may call an operation is its `x-edgeloop-role`: `public` needs no key; `bot` takes the bot's own
+  key or an admin key (another bot's key gets 404, never 403); `admin` needs an admin key (a bot key on
+  its own bot gets 403 `admin_required`).
+- Times are RFC 3339 (`format: date-time`, UTC with milliseconds when served). Event times may also be
+  integer epoch milliseconds.
+- Param endpoints send `ETag: "<version>"`; `If-None-Match` answers 304 while it is current, and `?wait=N`
+  long-polls up to N seconds: give the HTTP client a read timeout above N.
 """
 
 
@@ -65,6 +74,13 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             await own.close()
 
     app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = spec.build(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     problems.install(app)
     app.add_middleware(ParamsFastPath)
     app.add_middleware(StrictBodies)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from api.errors import HTTP_STATUS, RETRY_AFTER_S
 from core.errors import EdgeloopError, FieldError
@@ -95,11 +98,28 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 _HTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 400: "invalid_body", 413: "body_too_large"}
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     title = code.replace("_", " ").capitalize()
-    return problem_response(exc.status_code, code, title, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app, request.url.path))}
+    return problem_response(exc.status_code, code, title, str(exc.detail), headers=headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at ``path``. Starlette's 405 names only the first route whose path
+    matched (``Allow: POST`` on /v1/bots, which also has GET); RFC 9110 wants them all."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = [
+            (compile_path(route.path_format)[0], set(route.methods or ()))
+            for route in iter_route_contexts(app.routes)
+            if isinstance(route.original_route, APIRoute)
+        ]
+        app.state.allow_table = table
+    return sorted({method for pattern, route_methods in table if pattern.match(path) for method in route_methods})
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -26,7 +26,11 @@ class Schedule(BaseModel):
     enabled: bool = Field(True, description="Run scheduled jobs for this bot at all.")
     resolve_every: Duration = Field("10m", description="Interval of outcome resolution.")
     continuous_every: Duration = Field("12h", description="Interval of continuous cycles.")
-    comprehensive_at: str = Field("07:00", description="Daily UTC time (HH:MM) of the comprehensive cycle.")
+    comprehensive_at: str = Field(
+        "07:00",
+        description="Daily UTC time (HH:MM) of the comprehensive cycle.",
+        json_schema_extra={"pattern": _HHMM.pattern},
+    )
 
     @field_validator("comprehensive_at")
     @classmethod

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CycleKind = Literal["continuous", "comprehensive"]
-CycleStatus = Literal["queued", "running", "succeeded", "failed"]
+from core.schemas.enums import CycleKind, CycleStatus
+from core.schemas.timefmt import Rfc3339
 
 
 class CycleCreate(BaseModel):
@@ -38,9 +38,9 @@ class CycleRead(BaseModel):
     kind: CycleKind
     dry_run: bool = Field(..., description="A dry run only proposes; apply it with POST .../apply.")
     status: CycleStatus = Field(..., description="queued -> running -> succeeded | failed.")
-    queued_at: str = Field(..., description="RFC 3339 wall-clock time the cycle was queued.")
-    started_at: str | None = Field(None, description="When a worker started it (latest attempt).")
-    finished_at: str | None = Field(None, description="When it succeeded or failed.")
+    queued_at: Rfc3339 = Field(..., description="RFC 3339 wall-clock time the cycle was queued.")
+    started_at: Rfc3339 | None = Field(None, description="When a worker started it (latest attempt).")
+    finished_at: Rfc3339 | None = Field(None, description="When it succeeded or failed.")
     inputs: dict[str, int] = Field(
         default_factory=dict, description="What the cycle read: counts of signals, trades, outcomes, ..."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"^([1-9][0-9]{0,6})([smhdw])$")
@@ -24,5 +24,9 @@ def _check(text: str) -> str:
     return text
 
 
-Duration = Annotated[str, AfterValidator(_check)]
+Duration = Annotated[
+    str,
+    AfterValidator(_check),
+    WithJsonSchema({"type": "string", "pattern": _PATTERN.pattern, "examples": ["5m", "1h"]}),
+]
 """A string duration, validated on input and kept as written (so documents echo it back)."""

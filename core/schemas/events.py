@@ -8,11 +8,12 @@ times as epoch milliseconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationInfo, with_config
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, with_config
 from typing_extensions import TypedDict
 
+from core.schemas.enums import Decision, Direction, KnownGate
 from core.schemas.timefmt import rfc3339_to_ms
 
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
@@ -40,7 +41,26 @@ def _to_epoch_ms(value: Any, info: ValidationInfo) -> int:
     return ms
 
 
-EventTime = Annotated[int, BeforeValidator(_to_epoch_ms)]
+EventTime = Annotated[
+    int,
+    BeforeValidator(_to_epoch_ms),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset."},
+                {
+                    "type": "integer",
+                    "minimum": EPOCH_SECONDS_BELOW,
+                    "maximum": _MAX_MS,
+                    "description": "Epoch milliseconds (an integer below 10^11 looks like seconds and is refused).",
+                },
+            ],
+            "description": "RFC 3339 with an offset (`2026-01-02T03:04:05.123Z`) or integer epoch milliseconds; "
+            "at most 5 minutes ahead of the server clock.",
+            "examples": ["2026-01-02T03:04:05.123Z", 1767323045123],
+        }
+    ),
+]
 """Epoch milliseconds; accepts RFC 3339 with offset or integer epoch ms on input."""
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -52,7 +72,6 @@ NO_NUL = r"^[^\x00]*$"
 Symbol = Annotated[str, Field(min_length=1, max_length=64, strict=True, pattern=NO_NUL)]
 Name = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
 EventId = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
-Direction = Literal["long", "short"]
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -75,9 +94,22 @@ class SignalEvent(_Event):
         dict[Name, FiniteFloat],
         Field(min_length=1, max_length=64, description="Component name -> score; >0 bullish, <0 bearish."),
     ]
-    decision: Literal["executed", "blocked"]
+    decision: Decision
     blocked_by: NotRequired[
-        Annotated[Name | None, Field(None, description="Gate that blocked it; required iff decision is 'blocked'.")]
+        Annotated[
+            Name | None,
+            Field(None, description="Gate that blocked it (a well-known one or any name); required iff blocked."),
+            # Validated as any name; documented with the well-known gates first, so clients get the enum.
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "string", "enum": list(get_args(KnownGate))},
+                        {"type": "string", "minLength": 1, "maxLength": 128, "pattern": NO_NUL},
+                        {"type": "null"},
+                    ]
+                }
+            ),
+        ]
     ]
     strategy: NotRequired[Annotated[Name | None, Field(None)]]
     expected_edge_bps: NotRequired[Annotated[FiniteFloat | None, Field(None)]]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
+
+from core.schemas.enums import ComponentStatus, CycleStatus, Direction, HealthLevel, KnownGate
+from core.schemas.timefmt import Rfc3339
 
 T = TypeVar("T")
 
 
-class Problem(BaseModel):
+class HealthProblem(BaseModel):
+    """One reason the loop is not healthy (distinct from an HTTP error's ``Problem``)."""
+
     code: str = Field(..., description="Stable code, e.g. `insufficient_outcomes`, `no_price_marks`, `cycle_failed`.")
     message: str = Field(..., description="What is wrong and what to do, in one or two sentences.")
     detail: dict[str, Any] = Field(..., description="The numbers behind the message.")
@@ -28,30 +33,32 @@ class ComponentHealth(BaseModel):
     name: str
     outcomes: int = Field(..., description="Resolved outcomes at its best-covered horizon (lookback window).")
     required: int = Field(..., description="`min_outcomes`: outcomes needed before its weight may move.")
-    status: Literal["learning", "insufficient_data"]
+    status: ComponentStatus
     weight: float
 
 
 class CycleBrief(BaseModel):
     cycle_id: str
-    status: str
-    finished_at: str | None
+    status: CycleStatus
+    finished_at: Rfc3339 | None
 
 
 class HealthEvidence(BaseModel):
     cycle_id: str = Field(
         ..., description="The succeeded cycle the components, pending count and marks check come from."
     )
-    as_of: str = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
+    as_of: Rfc3339 = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
 
 
 class HealthRead(BaseModel):
-    level: Literal["ok", "warn", "error"]
-    problems: list[Problem]
+    level: HealthLevel
+    problems: list[HealthProblem]
     counts: HealthCounts
     components: list[ComponentHealth]
     last_cycles: dict[str, CycleBrief | None]
-    next_runs: dict[str, str | None] = Field(..., description="Next scheduled run per job (null: schedule disabled).")
+    next_runs: dict[str, Rfc3339 | None] = Field(
+        ..., description="Next scheduled run per job (null: schedule disabled)."
+    )
     evidence: HealthEvidence | None = Field(
         ..., description="Where `components` and `outcomes_pending` come from; null before the first cycle."
     )
@@ -61,7 +68,7 @@ class ReportPage(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page; null on the last page.")
     cycle_id: str = Field(..., description="The comprehensive cycle that computed this report.")
-    as_of: str = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
+    as_of: Rfc3339 = Field(..., description="That cycle's event-time now (the bot's watermark when it ran), RFC 3339.")
 
 
 class SignalReportRow(BaseModel):
@@ -76,7 +83,7 @@ class SignalReportRow(BaseModel):
 
 
 class GateReportRow(BaseModel):
-    gate: str
+    gate: KnownGate | str
     blocked: int = Field(..., description="Signals this gate blocked in the lookback window.")
     resolved: int = Field(..., description="Of those, how many have an outcome at the evaluation horizon.")
     ev_bps: float | None = Field(None, description="Mean would-be return of the blocked signals, bps.")
@@ -91,7 +98,7 @@ class GateReportRow(BaseModel):
 
 class ComboReportRow(BaseModel):
     symbol: str
-    direction: str
+    direction: Direction
     trades: int
     win_rate: float | None
     wilson_low: float | None = Field(None, description="95% Wilson interval of the win rate, low end.")
@@ -114,9 +121,9 @@ class RuleReportRow(BaseModel):
 class MissedReportRow(BaseModel):
     event_id: str
     symbol: str
-    direction: str
-    ts: str = Field(..., description="Signal time, RFC 3339.")
-    blocked_by: str
+    direction: Direction
+    ts: Rfc3339 = Field(..., description="Signal time, RFC 3339.")
+    blocked_by: KnownGate | str
     horizon: str
     would_be_return_bps: float | None
     would_be_pnl: float | None = Field(None, description="At the bot's typical notional, net of typical fees.")

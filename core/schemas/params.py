@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.config import LearningConfig
-
-ParamSource = Literal["default", "cycle", "rollback", "manual"]
+from core.schemas.enums import Direction, ParamSource, Route, RuleEffect
+from core.schemas.timefmt import Rfc3339
 
 DEFAULT_HOLD_TARGET_S = 900
 DEFAULT_HOLD_MAX_S = 3600
@@ -44,8 +44,8 @@ class Sizing(_Strict):
 
 class BlockedCombo(_Strict):
     symbol: str
-    direction: Literal["long", "short"]
-    since: str = Field(..., description="RFC 3339 time (event time) the combo was blocked.")
+    direction: Direction
+    since: Rfc3339 = Field(..., description="RFC 3339 time (event time) the combo was blocked.")
     reason: str
     trades: int
     win_rate: float
@@ -70,7 +70,6 @@ class HoldTime(_Strict):
 
 
 RegimeWeights = dict[str, dict[str, float]]
-Route = Literal["long_only", "short_only"]
 
 
 class Rule(_Strict):
@@ -85,12 +84,12 @@ class Rule(_Strict):
             "'sign:<component>' (+1 / -1: the sign of that component's score)."
         ),
     )
-    effect: Literal["avoid", "prefer"] = Field(..., description="avoid: these signals lose; prefer: they pay.")
+    effect: RuleEffect = Field(..., description="avoid: these signals lose; prefer: they pay.")
     stats: dict[str, float] = Field(
         default_factory=dict, description="The evidence: n, mean net return, t, p, q (Benjamini-Hochberg)."
     )
-    since: str = Field(..., description="RFC 3339 event time the rule was first kept.")
-    expires_at: str = Field(..., description="RFC 3339 event time after which it lapses unless evidence renews it.")
+    since: Rfc3339 = Field(..., description="RFC 3339 event time the rule was first kept.")
+    expires_at: Rfc3339 = Field(..., description="RFC 3339 event time after which it lapses unless evidence renews it.")
 
 
 class ParamSections(_Strict):
@@ -125,7 +124,7 @@ class ParamDocument(ParamSections):
 
     bot_id: str
     version: int = Field(..., ge=1, description="+1 per change; 1 = defaults.")
-    created_at: str = Field(..., description="RFC 3339 wall-clock time the version was made.")
+    created_at: Rfc3339 = Field(..., description="RFC 3339 wall-clock time the version was made.")
     source: ParamSource
     cycle_id: str | None = None
 

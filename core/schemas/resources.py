@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SkipValidation
 
+from core.schemas.config import LearningConfig
+from core.schemas.enums import AuditAction, KeyScope, ParamSource
 from core.schemas.events import NO_NUL
+from core.schemas.timefmt import Rfc3339
 
 T = TypeVar("T")
+
+BOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""What a bot id may be (the service enforces it on create, the OpenAPI document shows it)."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -19,10 +25,10 @@ class Page(BaseModel, Generic[T]):
 class BotRead(BaseModel):
     id: str = Field(..., examples=["alpha-1"])
     name: str = Field(..., examples=["Alpha momentum bot"])
-    config: dict[str, Any] = Field(..., description="The bot's learning config (every field, defaults filled in).")
-    created_at: str
+    config: LearningConfig = Field(..., description="The bot's learning config (every field, defaults filled in).")
+    created_at: Rfc3339
     current_version: int = Field(..., description="Version of the param document bots are served now.")
-    watermark: str | None = Field(None, description="Latest event time the bot has sent (event time 'now').")
+    watermark: Rfc3339 | None = Field(None, description="Latest event time the bot has sent (event time 'now').")
 
 
 class BotCreated(BotRead):
@@ -33,9 +39,9 @@ class BotCreated(BotRead):
 class KeyCreated(BaseModel):
     key_id: str
     bot_id: str | None
-    scope: str
+    scope: KeyScope
     api_key: str = Field(..., description="Shown once; only its hash is stored.")
-    created_at: str
+    created_at: Rfc3339
 
 
 class IngestResult(BaseModel):
@@ -45,8 +51,8 @@ class IngestResult(BaseModel):
 
 class VersionInfo(BaseModel):
     version: int
-    created_at: str
-    source: str
+    created_at: Rfc3339
+    source: ParamSource
     cycle_id: str | None
 
 
@@ -59,18 +65,22 @@ class DiffEntry(BaseModel):
 class AuditRead(BaseModel):
     id: int
     bot_id: str | None
-    at: str
+    at: Rfc3339
     actor: str = Field(..., description="Key id that did it ('admin_token', a key id, or 'system' for scheduled jobs).")
-    action: str = Field(..., examples=["cycle_applied"])
+    action: AuditAction = Field(..., examples=["cycle_applied"])
     detail: dict[str, Any]
 
 
 class BotCreate(BaseModel):
     model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
-    id: str = Field(..., description="Bot id: [a-z0-9][a-z0-9_-]{0,62}", examples=["alpha-1"])
+    id: str = Field(..., description="Bot id.", examples=["alpha-1"], json_schema_extra={"pattern": BOT_ID_PATTERN})
     name: str | None = Field(None, max_length=200, pattern=NO_NUL, description="Display name (defaults to the id).")
-    config: dict[str, Any] | None = Field(None, description="Learning config; omitted fields take their defaults.")
+    # Documented as LearningConfig, validated by the service (bots.parse_config, the same model) after the
+    # admin check, so a bot key learns it lacks the right before it learns its config is wrong.
+    config: SkipValidation[LearningConfig] | None = Field(
+        None, description="Learning config; omitted fields take their defaults."
+    )
 
 
 class RollbackCreate(BaseModel):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import WithJsonSchema
+
+Rfc3339 = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""A time as served: RFC 3339 in UTC with milliseconds (``2026-01-02T03:00:00.000Z``)."""
 
 # RFC 3339 section 5.6 exactly: full-date "T" full-time, with an offset ("Z" or +hh:mm). Python's
 # fromisoformat alone also reads ISO 8601 forms outside it (week dates "2026-W01-5", the basic format

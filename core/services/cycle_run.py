@@ -19,7 +19,7 @@ from core.learn.frames import CycleInputs
 from core.learn.outcomes import Resolution
 from core.learn.proposal import Proposal
 from core.schemas.config import LearningConfig
-from core.schemas.cycles import CycleKind
+from core.schemas.enums import AuditAction, CycleKind
 from core.schemas.params import ParamSections
 from core.services.context import ServiceContext
 from core.services.learning_data import Loaded, Window, load_cycle_inputs
@@ -212,7 +212,7 @@ async def _record(
         row.proposal = {"sections": proposal.sections.model_dump(mode="json")}
         row.insight = {"as_of_ms": snap.now_ms, "facts": proposal.facts, "reports": proposal.reports}
         row.base_version, row.applied_version = snap.base_version, applied
-        action = "cycle_applied" if applied is not None else "cycle_succeeded"
+        action: AuditAction = "cycle_applied" if applied is not None else "cycle_succeeded"
         await repos.add_audit(
             session,
             bot_id=bot_id,

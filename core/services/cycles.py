@@ -21,7 +21,8 @@ from typing import cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import conflict, not_found
-from core.schemas.cycles import ChangeRead, CycleKind, CycleQueued, CycleRead, CycleStatus
+from core.schemas.cycles import ChangeRead, CycleQueued, CycleRead
+from core.schemas.enums import AuditAction, CycleKind, CycleStatus
 from core.schemas.params import ParamDocument, ParamSections
 from core.schemas.resources import Page
 from core.schemas.timefmt import ms_to_rfc3339
@@ -238,6 +239,7 @@ async def recover_stale_cycles(ctx: ServiceContext) -> list[str]:
     async with ctx.sessions() as session:
         bots = sorted({row.bot_id for row in await repos.expired_cycles(session, now)})
     sent: dict[str, str] = {}
+    action: AuditAction
     for bot_id in bots:
         async with ctx.sessions.begin() as session:
             await repos.lock_bot(session, bot_id)

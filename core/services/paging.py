@@ -17,7 +17,7 @@ def encode_cursor(key: str | int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> str | None:
-    if cursor is None:
+    if not cursor:  # an empty `?cursor=` asks for the first page, as if absent
         return None
     try:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()

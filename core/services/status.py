@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field
 
 from core import __version__
 from core.schemas.config import LearningConfig
-from core.schemas.timefmt import ms_to_rfc3339
+from core.schemas.enums import CycleStatus, HealthLevel, QueueBackend
+from core.schemas.timefmt import Rfc3339, ms_to_rfc3339
 from core.services import insight, schedule
 from core.services.auth import Principal
 from core.services.context import ServiceContext
@@ -15,18 +16,18 @@ from core.store import repos
 
 class CycleSummary(BaseModel):
     cycle_id: str
-    status: str
-    finished_at: str | None
+    status: CycleStatus
+    finished_at: Rfc3339 | None
 
 
 class BotStatus(BaseModel):
     id: str
-    health: str = Field(..., description="Learning health level (`ok`, `warn`, `error`); details at /health.")
+    health: HealthLevel = Field(..., description="Learning health level (`ok`, `warn`, `error`); details at /health.")
     current_version: int
-    watermark: str | None
+    watermark: Rfc3339 | None
     events: dict[str, int] = Field(..., description="Stored signals, trades and price marks.")
     last_cycles: dict[str, CycleSummary] = Field(..., description="Latest cycle of each kind.")
-    next_runs: dict[str, str | None] = Field(
+    next_runs: dict[str, Rfc3339 | None] = Field(
         default_factory=dict,
         description="Next scheduled run of `resolve`, `continuous` and `comprehensive` (RFC 3339, UTC; a past time "
         "means due now); null when the bot's schedule is disabled.",
@@ -36,7 +37,7 @@ class BotStatus(BaseModel):
 class StatusRead(BaseModel):
     version: str = Field(..., description="edgeloop version.")
     uptime_s: float
-    queue: str = Field(..., description="`arq` (Redis + workers) or `embedded` (in-process jobs).")
+    queue: QueueBackend = Field(..., description="`arq` (Redis + workers) or `embedded` (in-process jobs).")
     worker_heartbeat_age_s: float | None = Field(None, description="Seconds since a worker last reported; null: never.")
     bots: list[BotStatus]
 

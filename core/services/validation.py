@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from core.errors import EdgeloopError, ErrorKind, FieldError, not_found, shown
 from core.schemas.events import NO_NUL
+from core.schemas.resources import BOT_ID_PATTERN
 
 _EVENT_TAGS = ("signal", "trade", "price")
 
@@ -41,7 +42,7 @@ def field_errors(exc: ValidationError, *, batch: bool = False, prefix: str = "")
 # One rule each, used by every door (REST path/query/header values, gRPC request fields), and applied
 # before any database call: what cannot name a stored row is "not found", never a database error.
 
-BOT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+BOT_ID = re.compile(BOT_ID_PATTERN)
 INT4_MAX = 2**31 - 1  # versions, attempts: PostgreSQL `integer`
 INT8_MAX = 2**63 - 1  # sequence numbers, ids, times: PostgreSQL `bigint`
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")

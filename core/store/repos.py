@@ -10,6 +10,7 @@ from sqlalchemy import Table, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.schemas.enums import AuditAction
 from core.schemas.resources import AuditRead, BotRead, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
 from core.store import outcome_store
@@ -229,7 +230,7 @@ async def list_versions(session: AsyncSession, bot_id: str, *, before: int | Non
 
 
 async def add_audit(
-    session: AsyncSession, *, bot_id: str | None, at: int, actor: str, action: str, detail: dict[str, Any]
+    session: AsyncSession, *, bot_id: str | None, at: int, actor: str, action: AuditAction, detail: dict[str, Any]
 ) -> None:
     session.add(AuditEntry(bot_id=bot_id, at=at, actor=actor, action=action, detail=detail))
     await session.flush()

@@ -61,7 +61,7 @@ async def test_get_health_is_the_rest_document(
 ) -> None:
     health = await stub.GetHealth(learning_pb2.GetHealthRequest(bot_id="alpha"), metadata=alpha)
     rest = (await client.get("/v1/bots/alpha/health", headers=ADMIN)).json()
-    assert health.level == rest["level"]
+    assert learning_pb2.HealthLevel.Name(health.level) == "HEALTH_LEVEL_" + rest["level"].upper()
     assert [p.code for p in health.problems] == [p["code"] for p in rest["problems"]]
     assert health.counts.signals == rest["counts"]["signals"] == 0
 
@@ -83,3 +83,9 @@ async def test_get_health_carries_the_evidence_of_the_last_cycle(
     rest = (await client.get("/v1/bots/alpha/health", headers=ADMIN)).json()
     assert health.evidence.cycle_id == rest["evidence"]["cycle_id"] == cycle_id
     assert health.evidence.as_of == rest["evidence"]["as_of"]
+    # Levels and statuses are enums, the same values as the REST strings.
+    assert health.last_cycles["continuous"].status == learning_pb2.CYCLE_STATUS_SUCCEEDED
+    assert learning_pb2.HealthLevel.Name(health.level) == "HEALTH_LEVEL_" + rest["level"].upper()
+    assert [learning_pb2.ComponentStatus.Name(c.status) for c in health.components] == [
+        "COMPONENT_STATUS_" + c["status"].upper() for c in rest["components"]
+    ]

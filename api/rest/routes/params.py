@@ -23,7 +23,12 @@ router = APIRouter(prefix="/v1", tags=["params"], responses=ERROR_RESPONSES)
 
 Wait = Annotated[
     int | None,
-    Query(ge=0, le=60, description="With If-None-Match: wait up to N seconds for a newer version, else 304."),
+    Query(
+        ge=0,
+        le=60,
+        description="With If-None-Match: wait up to N seconds for a newer version, else 304. The client's read "
+        "timeout must exceed N seconds.",
+    ),
 ]
 IfNoneMatch = Annotated[str | None, Header(description='The ETag you hold, e.g. "3".')]
 _304 = {304: {"description": "Not modified: the version in If-None-Match is still current."}}

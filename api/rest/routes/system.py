@@ -17,23 +17,24 @@ from core.services.system import check_readiness
 router = APIRouter(tags=["system"])
 
 
-class Health(BaseModel):
+class Liveness(BaseModel):
     status: str = Field(..., examples=["ok"])
 
 
-class Ready(BaseModel):
+class Readiness(BaseModel):
     status: str = Field(..., examples=["ok"])
     checks: dict[str, str] = Field(..., examples=[{"database": "ok", "redis": "ok"}])
 
 
 @router.get("/healthz", summary="Liveness (no I/O)")
-async def healthz() -> Health:
-    return Health(status="ok")
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
 
 
 @router.get(
     "/readyz",
     summary="Readiness: 200 when the database (and Redis, if configured) answer, else 503 naming the failure",
+    response_model=Readiness,
     responses={503: {"model": Problem, "description": "A dependency is down.", "headers": RETRY_AFTER_HEADER}},
 )
 async def readyz(ctx: Ctx) -> Response:
@@ -41,7 +42,7 @@ async def readyz(ctx: Ctx) -> Response:
     if not ready.ok:
         failing = ", ".join(f"{name} {ready.checks[name]}" for name in ready.failing)
         raise EdgeloopError(ErrorKind.UNAVAILABLE, "dependency_unavailable", "Not ready", f"not ready: {failing}")
-    return Response(Ready(status="ok", checks=ready.checks).model_dump_json(), media_type="application/json")
+    return Response(Readiness(status="ok", checks=ready.checks).model_dump_json(), media_type="application/json")
 
 
 @router.get(

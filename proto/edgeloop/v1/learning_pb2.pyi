@@ -10,6 +10,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ComponentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COMPONENT_STATUS_UNSPECIFIED: _ClassVar[ComponentStatus]
+    COMPONENT_STATUS_LEARNING: _ClassVar[ComponentStatus]
+    COMPONENT_STATUS_INSUFFICIENT_DATA: _ClassVar[ComponentStatus]
+
+class HealthLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HEALTH_LEVEL_UNSPECIFIED: _ClassVar[HealthLevel]
+    HEALTH_LEVEL_OK: _ClassVar[HealthLevel]
+    HEALTH_LEVEL_WARN: _ClassVar[HealthLevel]
+    HEALTH_LEVEL_ERROR: _ClassVar[HealthLevel]
+
 class CycleKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CYCLE_KIND_UNSPECIFIED: _ClassVar[CycleKind]
@@ -23,6 +36,13 @@ class CycleStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CYCLE_STATUS_RUNNING: _ClassVar[CycleStatus]
     CYCLE_STATUS_SUCCEEDED: _ClassVar[CycleStatus]
     CYCLE_STATUS_FAILED: _ClassVar[CycleStatus]
+COMPONENT_STATUS_UNSPECIFIED: ComponentStatus
+COMPONENT_STATUS_LEARNING: ComponentStatus
+COMPONENT_STATUS_INSUFFICIENT_DATA: ComponentStatus
+HEALTH_LEVEL_UNSPECIFIED: HealthLevel
+HEALTH_LEVEL_OK: HealthLevel
+HEALTH_LEVEL_WARN: HealthLevel
+HEALTH_LEVEL_ERROR: HealthLevel
 CYCLE_KIND_UNSPECIFIED: CycleKind
 CYCLE_KIND_CONTINUOUS: CycleKind
 CYCLE_KIND_COMPREHENSIVE: CycleKind
@@ -125,31 +145,31 @@ class HealthCounts(_message.Message):
     def __init__(self, signals: _Optional[int] = ..., trades: _Optional[int] = ..., prices: _Optional[int] = ..., outcomes_resolved: _Optional[int] = ..., outcomes_pending: _Optional[int] = ..., outcomes_gap: _Optional[int] = ...) -> None: ...
 
 class HealthComponent(_message.Message):
-    __slots__ = ("name", "outcomes", "required", "status", "weight")
+    __slots__ = ("name", "outcomes", "required", "weight", "status")
     NAME_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     name: str
     outcomes: int
     required: int
-    status: str
     weight: float
-    def __init__(self, name: _Optional[str] = ..., outcomes: _Optional[int] = ..., required: _Optional[int] = ..., status: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
+    status: ComponentStatus
+    def __init__(self, name: _Optional[str] = ..., outcomes: _Optional[int] = ..., required: _Optional[int] = ..., weight: _Optional[float] = ..., status: _Optional[_Union[ComponentStatus, str]] = ...) -> None: ...
 
 class CycleSummary(_message.Message):
-    __slots__ = ("cycle_id", "status", "finished_at")
+    __slots__ = ("cycle_id", "finished_at", "status")
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     cycle_id: str
-    status: str
     finished_at: str
-    def __init__(self, cycle_id: _Optional[str] = ..., status: _Optional[str] = ..., finished_at: _Optional[str] = ...) -> None: ...
+    status: CycleStatus
+    def __init__(self, cycle_id: _Optional[str] = ..., finished_at: _Optional[str] = ..., status: _Optional[_Union[CycleStatus, str]] = ...) -> None: ...
 
 class GetHealthResponse(_message.Message):
-    __slots__ = ("level", "problems", "counts", "components", "last_cycles", "next_runs", "evidence")
+    __slots__ = ("problems", "counts", "components", "last_cycles", "next_runs", "evidence", "level")
     class LastCyclesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -157,21 +177,21 @@ class GetHealthResponse(_message.Message):
         key: str
         value: CycleSummary
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[CycleSummary, _Mapping]] = ...) -> None: ...
-    LEVEL_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     LAST_CYCLES_FIELD_NUMBER: _ClassVar[int]
     NEXT_RUNS_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
-    level: str
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
     problems: _containers.RepeatedCompositeFieldContainer[HealthProblem]
     counts: HealthCounts
     components: _containers.RepeatedCompositeFieldContainer[HealthComponent]
     last_cycles: _containers.MessageMap[str, CycleSummary]
     next_runs: _struct_pb2.Struct
     evidence: HealthEvidence
-    def __init__(self, level: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., evidence: _Optional[_Union[HealthEvidence, _Mapping]] = ...) -> None: ...
+    level: HealthLevel
+    def __init__(self, problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., evidence: _Optional[_Union[HealthEvidence, _Mapping]] = ..., level: _Optional[_Union[HealthLevel, str]] = ...) -> None: ...
 
 class HealthEvidence(_message.Message):
     __slots__ = ("cycle_id", "as_of")
