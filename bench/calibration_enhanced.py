@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.learn.enrich import resolve_and_enrich  # noqa: E402
-from core.learn.regimes import learn_regime_weights  # noqa: E402
-from core.learn.routing import learn_routing  # noqa: E402
-from core.learn.rules import learn_rules  # noqa: E402
-from core.schemas.params import ParamSections  # noqa: E402
-from tests.learn.hourly import config, hourly_market, losing_longs_at, losing_shorts  # noqa: E402
+from core.learn.enrich import resolve_and_enrich
+from core.learn.regimes import learn_regime_weights
+from core.learn.routing import learn_routing
+from core.learn.rules import learn_rules
+from core.schemas.params import ParamSections
+from tests.learn.hourly import config, hourly_market, losing_longs_at, losing_shorts
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -70,9 +70,9 @@ def main() -> None:
         )
     n = args.seeds
     elapsed = time.perf_counter() - started
-    print(
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, {n} seeds from {args.first}, rule_fdr {cfg.rule_fdr}"
-    )
+    load = os.getloadavg()[0]
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.2f}, {n} seeds from {args.first}")
+    print(f"rule_fdr {cfg.rule_fdr}")
     for key, k in hits.items():
         lo, hi = wilson(k, n)
         print(f"noise: seeds with any {key:6s}: {k}/{n} = {k / n:.1%} (95% {lo:.1%}-{hi:.1%}); clean {1 - k / n:.1%}")
