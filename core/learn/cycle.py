@@ -7,6 +7,7 @@ opportunities, per component x horizon attribution, combos).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from core.learn.allocation import allocation_after, learn_allocation
@@ -39,22 +40,26 @@ def run_cycle(
     kind: CycleKind,
     now_ms: int,
     resolution: Resolution | None = None,
+    evidence: Mapping[str, int] | None = None,
 ) -> Proposal:
     """Run one cycle.
 
     In: the bot's frames (see frames.py), its current sections, its learning config, the kind, and
     now = the bot's watermark in epoch ms (lookback counts back from it; no clock is read);
-    optionally the cycle's first step already done (``enrich.resolve_pending`` on the same inputs).
+    optionally the cycle's first step already done (``enrich.resolve_pending`` on the same inputs), and
+    the evidence clocks the previous cycle left (its ``facts["evidence"]``: value path -> event time, ms,
+    of the last significant evidence for it; the service carries them from cycle to cycle).
     Out: a ``Proposal`` with the changes, the sections with every change applied, the input counts,
     the outcomes newly decided (for storage to persist) and, for comprehensive cycles, the reports.
     Deterministic: the same inputs and sections give the same proposal.
     """
     inputs.validate()
+    inputs = inputs.as_of(now_ms)  # events after the watermark never affect a cycle
     enriched, resolution = resolve_and_enrich(inputs, config, now_ms, current.hold_time.default.target_s, resolution)
     seen = sorted(set(current.weights) | set(inputs.component_names()))
 
     changes: list[Change] = []
-    weight_changes, weight_stats = learn_weights(enriched, current, config, seen)
+    weight_changes, weight_stats, clocks = learn_weights(enriched, current, config, seen, evidence)
     changes += weight_changes
     changes += learn_conviction_gate(
         enriched,
@@ -113,6 +118,7 @@ def run_cycle(
             "component_outcomes": jsonable(component_outcome_counts(weight_stats)),
             "symbols_without_marks": jsonable(symbols_without_marks(inputs.signals, inputs.prices)),
             "outcomes_pending": resolution.pending,
+            "evidence": jsonable(dict(sorted(clocks.items()))),
         },
     )
 

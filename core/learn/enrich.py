@@ -24,6 +24,12 @@ def ret_col(horizon_s: int) -> str:
     return f"ret_{horizon_s}s"
 
 
+def mark_col(horizon_s: int) -> str:
+    """Column of the resolving mark's time (epoch ms as float64, exact below 2^53; NaN unless resolved):
+    the end of the outcome's actual window, which the significance layer's overlap errors need."""
+    return f"mark_{horizon_s}s"
+
+
 def aligned_col(horizon_s: int) -> str:
     """Column of the direction-aligned return (long: +ret, short: -ret)."""
     return f"aligned_{horizon_s}s"
@@ -33,9 +39,9 @@ def aligned_col(horizon_s: int) -> str:
 class Enriched:
     """Signals (sorted by ts, stable) with outcome and trade columns, their components and trades.
 
-    ``signals`` adds: dir_sign (+1 long, -1 short), blocked (decision == "blocked"), ret_<h>s and
-    aligned_<h>s per horizon, trade_count, trade_pnl, trade_notional, trade_return (sum pnl / sum
-    notional of linked trades).
+    ``signals`` adds: dir_sign (+1 long, -1 short), blocked (decision == "blocked"), ret_<h>s,
+    aligned_<h>s and mark_<h>s (the resolving mark's ts) per horizon, trade_count, trade_pnl,
+    trade_notional, trade_return (sum pnl / sum notional of linked trades).
     ``trades`` adds: notional, ret (pnl / (entry_price * quantity)), conv (trade conviction, else the
     linked signal's), edge_bps (the linked signal's expected_edge_bps), win (pnl > 0).
     ``cost`` is the median round-trip fee as a fraction of notional (0 without trades); it is
@@ -58,6 +64,13 @@ class Enriched:
     def aligned(self, horizon_s: int) -> FloatArray:
         """Direction-aligned returns at a horizon (NaN unresolved)."""
         return np.asarray(self.signals[aligned_col(horizon_s)].to_numpy(dtype=np.float64))
+
+    def windows(self, horizon_s: int) -> tuple[IntArray, IntArray]:
+        """Each signal's outcome window at a horizon: (signal ts, resolving mark ts), epoch ms; the end is
+        -1 where unresolved."""
+        ts = self.signals["ts"].to_numpy(dtype=np.int64)
+        marks = self.signals[mark_col(horizon_s)].to_numpy(dtype=np.float64)
+        return ts, np.where(np.isnan(marks), -1, marks).astype(np.int64)
 
     def net_counterfactual(self, horizon_s: int | None = None) -> FloatArray:
         """Aligned return minus the round-trip cost: what following the signal would have earned."""
@@ -111,6 +124,7 @@ def enrich(
     # pandas without copying or stacking.
     float_names = [ret_col(h) for h in horizons] + [aligned_col(h) for h in horizons]
     float_names += ["dir_sign", "trade_pnl", "trade_notional", "trade_return"]
+    float_names += [mark_col(h) for h in horizons]
     block = np.full((len(float_names), n), np.nan)
     dir_sign = block[2 * k]
     dir_sign[:] = np.where(signals["direction"].to_numpy(dtype=object) == "short", -1.0, 1.0)
@@ -128,6 +142,8 @@ def enrich(
         at[hs == h] = j
     usable = (rows >= 0) & (at >= 0)
     block.reshape(-1)[at[usable] * n + rows[usable]] = outcomes["ret"].to_numpy(dtype=np.float64)[resolved][usable]
+    marks_at = (2 * k + 4 + at[usable]) * n + rows[usable]
+    block.reshape(-1)[marks_at] = outcomes["mark_ts"].to_numpy(dtype=np.int64)[resolved][usable]
     np.multiply(block[:k], dir_sign, out=block[k : 2 * k])
 
     trades, link = _trades_with_returns(inputs, since)
@@ -174,7 +190,9 @@ def stored_outcome_rows(inputs: CycleInputs) -> IntArray:
 def resolve_pending(inputs: CycleInputs, config: LearningConfig, now_ms: int) -> Resolution:
     """Every cycle's first step, on its own: decide the (signal, horizon) pairs not stored yet at the
     bot's horizons, as of now (watermark ms). Out: the resolution (new outcomes, their signal rows, the
-    pending count), for storage to persist; ``resolve_and_enrich`` takes it instead of resolving again."""
+    pending count), for storage to persist; ``resolve_and_enrich`` takes it instead of resolving again.
+    Inputs after now are ignored (``CycleInputs.as_of``)."""
+    inputs = inputs.as_of(now_ms)
     stored_rows = stored_outcome_rows(inputs)
     return resolve_outcomes(
         inputs.signals, inputs.prices, config.horizon_seconds(), now_ms, inputs.outcomes, stored_rows
@@ -189,7 +207,10 @@ def resolve_and_enrich(
 
     In: the inputs, the bot's learning config, now (watermark ms), the hold target that picks the
     counterfactual horizon. Out: the enriched bundle and the resolution (new outcomes, pending count).
+    Inputs after now are ignored (``CycleInputs.as_of``; a ``resolution`` must come from the same call
+    of ``resolve_pending``, which filters alike).
     """
+    inputs = inputs.as_of(now_ms)
     horizons = config.horizon_seconds()
     labels = dict(zip(horizons, config.horizons, strict=True))
     stored = inputs.outcomes

@@ -146,6 +146,46 @@ class CycleInputs:
         ids: pd.Index = pd.Index(self.signals["event_id"])
         return ids
 
+    def as_of(self, now_ms: int) -> CycleInputs:
+        """These inputs as known at ``now_ms`` (the watermark): signals, trades (by close ts) and marks with
+        ts > now are dropped, and so are stored outcomes decided after now (a resolved outcome whose mark is
+        after now; a gap whose deadline, ts + h + max(h/2, 60 s), is not strictly before now). Events after
+        the watermark never affect a cycle, even when an in-process backtest hands the whole history.
+        Returns ``self`` (no copy) when nothing is after now, which is what the service always hands."""
+        sig_ts = self.signals["ts"].to_numpy(dtype=np.int64)
+        trade_ts = self.trades["ts"].to_numpy(dtype=np.int64)
+        mark_ts = self.prices["ts"].to_numpy(dtype=np.int64)
+        out_mark = self.outcomes["mark_ts"].to_numpy(dtype=np.int64)
+        late = any(bool(a.size) and int(a.max()) > now_ms for a in (sig_ts, trade_ts, mark_ts, out_mark))
+        keep_out = out_mark <= now_ms
+        gap_at = np.flatnonzero(out_mark == 0)  # gaps (mark_ts 0): decided once now passed the deadline
+        if gap_at.size:
+            horizon = self.outcomes["horizon_s"].to_numpy(dtype=np.int64)[gap_at]
+            ids = self.outcomes["signal_event_id"].to_numpy(dtype=object)[gap_at]
+            stored = self.outcome_rows
+            # a plain array, not an Index, is what get_indexer looks up fastest
+            found = self.signal_ids.get_indexer(ids) if stored is None else stored[gap_at]  # type: ignore[arg-type]
+            rows = np.asarray(found, dtype=np.int64)
+            deadline = sig_ts[np.maximum(rows, 0)] + horizon * 1000 + np.maximum(horizon * 500, 60_000)
+            keep_out[gap_at] = (rows < 0) | (deadline < now_ms)
+        if not late and keep_out.all():
+            return self
+        keep_sig = sig_ts <= now_ms
+        position = np.cumsum(keep_sig) - 1  # old signal row -> new row
+        new_rows: NDArray[np.int64] | None = None
+        if self.outcome_rows is not None:
+            old = self.outcome_rows[keep_out]
+            kept = (old >= 0) & keep_sig[np.maximum(old, 0)]
+            new_rows = np.where(kept, position[np.maximum(old, 0)], -1).astype(np.int64)
+        return CycleInputs(
+            signals=self.signals[keep_sig].reset_index(drop=True),
+            components=self.components[keep_sig].reset_index(drop=True),
+            trades=self.trades[trade_ts <= now_ms].reset_index(drop=True),
+            prices=self.prices[mark_ts <= now_ms].reset_index(drop=True),
+            outcomes=self.outcomes[keep_out].reset_index(drop=True),
+            outcome_rows=new_rows,
+        )
+
     def component_names(self) -> list[str]:
         """Component columns that carry at least one value, sorted."""
         present = self.components.notna().any(axis=0)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -62,6 +62,9 @@ class Snapshot:
     base_version: int
     sections: ParamSections
     loaded: Loaded
+    # The evidence clocks the last succeeded cycle left (its insight's facts["evidence"]): carried into
+    # this cycle so a value without significant evidence for evidence_ttl decays (core/learn/README.md).
+    evidence: dict[str, int] = field(default_factory=dict)
 
     @property
     def inputs(self) -> CycleInputs:
@@ -134,7 +137,15 @@ async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
             return Snapshot(config, bot.created_at, bot.current_version, sections, NOTHING_LOADED)
         window = Window.back_from(bot.watermark_ms, config.lookback_seconds())
         loaded = await load_cycle_inputs(session, bot_id, window, config.horizon_seconds())
-    return Snapshot(config, bot.watermark_ms, bot.current_version, sections, loaded)
+        evidence = evidence_clocks(await repos.latest_insight(session, bot_id))
+    return Snapshot(config, bot.watermark_ms, bot.current_version, sections, loaded, evidence)
+
+
+def evidence_clocks(prior: Cycle | None) -> dict[str, int]:
+    """The evidence clocks (value path -> event time, ms) a cycle recorded in its insight; {} without one."""
+    facts: Any = ((prior.insight if prior is not None else None) or {}).get("facts") or {}
+    clocks = facts.get("evidence") or {}
+    return {str(k): int(v) for k, v in clocks.items() if isinstance(v, int | float)} if isinstance(clocks, dict) else {}
 
 
 def _learn(snapshot: Snapshot, kind: str, resolution: Resolution) -> Proposal:
@@ -142,7 +153,13 @@ def _learn(snapshot: Snapshot, kind: str, resolution: Resolution) -> Proposal:
     from core.learn import cycle as learn_cycle  # looked up per call, so the engine module is swappable
 
     return learn_cycle.run_cycle(
-        snapshot.inputs, snapshot.sections, snapshot.config, cast(CycleKind, kind), snapshot.now_ms, resolution
+        snapshot.inputs,
+        snapshot.sections,
+        snapshot.config,
+        cast(CycleKind, kind),
+        snapshot.now_ms,
+        resolution,
+        evidence=snapshot.evidence,
     )
 
 

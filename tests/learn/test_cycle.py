@@ -63,7 +63,7 @@ def test_two_runs_give_identical_json() -> None:
     assert a.encode() == b.encode()
     doc = json.loads(a)
     assert set(doc) == {"kind", "now_ms", "changes", "sections", "inputs", "reports", "facts"}
-    assert set(doc["facts"]) == {"component_outcomes", "symbols_without_marks", "outcomes_pending"}
+    assert set(doc["facts"]) == {"component_outcomes", "symbols_without_marks", "outcomes_pending", "evidence"}
     assert "NaN" not in a and "Infinity" not in a
 
 

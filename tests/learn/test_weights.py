@@ -63,12 +63,12 @@ def test_weight_settles_on_the_shrunk_profit_factor() -> None:
     assert abs(runs[-1].sections.weights["ofi"] - target) <= 0.005 * target + 1e-6
 
 
-def test_overlapping_outcomes_are_not_significant_with_newey_west() -> None:
+def test_overlapping_outcomes_are_not_significant_with_overlap_errors() -> None:
     config = LearningConfig(horizons=["1d"], lookback="90d")
     m = market(seed=9, symbols=("AAA",), n_signals=1440, spacing_min=60, components={"trend": 1.0}, tail_min=1500)
     m = replace(m, inputs=replace(m.inputs, components=pd.DataFrame({"trend": np.ones(1440)})))
     (s,) = component_stats(enriched_of(m, config), config)
-    assert s.n == 1440 and s.lag == 24
+    assert s.n == 1440 and s.evidence.method == "overlap" and s.n_eff < 1440 / 5
     assert abs(s.naive_t) > 5.0  # hourly 24h returns overlap 24-fold: the iid t is badly inflated
     assert abs(s.t) < config.min_t
     p = run_cycle(m.inputs, default_sections(config), config, "continuous", m.now_ms)
