@@ -33,6 +33,7 @@ import argparse
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -241,7 +242,7 @@ def _alternatives(inputs: CycleInputs, p: Proposal, config: LearningConfig) -> d
         score = enriched.components[name].to_numpy(dtype=np.float64)
         carried = np.flatnonzero(np.isfinite(score) & (score != 0.0))
         spacing = spacing_of(ts[carried])
-        weights = {kind: test_weights(score[carried], kind) for kind in ("sign", "zscore", "rank")}  # type: ignore[arg-type]
+        weights = {kind: test_weights(score[carried], kind) for kind in ("sign", "zscore", "rank", "clipped")}  # type: ignore[arg-type]
         for h in enriched.horizons_s:
             ret = enriched.signals[f"ret_{h}s"].to_numpy(dtype=np.float64)[carried]
             end = enriched.signals[f"mark_{h}s"].to_numpy(dtype=np.float64)[carried]
@@ -262,9 +263,11 @@ def simulate(seed: int, compare: bool = False) -> dict[str, object]:
     moved: dict[str, int] = {}
     for _, p in runs:
         for c in p.changes:
-            if c.path.startswith("weights.") and isinstance(c.old, float) and isinstance(c.new, float):
-                name = c.path.split(".", 1)[1]
-                moved.setdefault(name, 1 if c.new > c.old else -1)
+            if not c.path.startswith("weights.") or not isinstance(c.new, float):
+                continue
+            before = c.old if isinstance(c.old, float) else 1.0  # a new component enters at the default, 1.0
+            if c.new != before:
+                moved.setdefault(c.path.split(".", 1)[1], 1 if c.new > before else -1)
     tests: dict[tuple[str, int, str], list[float]] = {}
     for inputs, p in runs:
         stored = pd.concat([inputs.outcomes, p.new_outcomes], ignore_index=True)
@@ -284,6 +287,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000, help="first seed; bot i uses seed + i")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--compare", action="store_true", help="also measure the alternative methods")
+    parser.add_argument("--save", help="write every bot's result (moves, per-test t) to this pickle file")
     args = parser.parse_args()
     seeds = list(range(args.seed, args.seed + args.bots))
     print(f"load average before: {os.getloadavg()[0]:.2f}; bots {args.bots}, seeds {seeds[0]}..{seeds[-1]}")
@@ -291,9 +295,13 @@ def main() -> None:
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         results = pool.starmap(simulate, [(s, args.compare) for s in seeds], chunksize=4)
     elapsed = time.perf_counter() - started
+    if args.save:
+        with open(args.save, "wb") as fh:
+            pickle.dump(results, fh)
     n = len(results)
     print(
-        f"{n} bots x {CYCLES} cycles in {elapsed:.0f} s; signals per bot ~{np.mean([r['signals'] for r in results]):.0f}"
+        f"{n} bots x {CYCLES} cycles in {elapsed:.0f} s; "
+        f"signals per bot ~{np.mean([r['signals'] for r in results]):.0f}"
     )
 
     def share(pred: object) -> tuple[int, float]:

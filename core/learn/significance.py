@@ -131,6 +131,28 @@ def _degenerate(x: FloatArray) -> str | None:
     return None
 
 
+def overlap_reach(start_ms: ArrayLike, end_ms: ArrayLike) -> IntArray:
+    """For a population of windows [start, end) sorted by start: per member i, the first index k_i > i
+    whose start is >= end_i. Members i+1 .. k_i - 1 are exactly those after i that overlap it.
+
+    Build it once per population and horizon (e.g. a cycle's signals, sorted by ts, with their
+    resolving marks' ts) and test any subset with ``mean_test_members``: O(population) per test, no sort.
+    """
+    s = np.asarray(start_ms, dtype=np.int64).reshape(-1)
+    e = np.asarray(end_ms, dtype=np.int64).reshape(-1)
+    k = np.searchsorted(s, e, side="left").astype(np.int64)
+    # a window ending at or before its own start overlaps nothing after it
+    return np.maximum(k, np.arange(1, s.size + 1, dtype=np.int64))
+
+
+def _members_cross_sum(xc: FloatArray, members: IntArray, reach: IntArray) -> float:
+    """sum over member pairs i < j with overlapping windows of xc_i * xc_j (see ``overlap_reach``)."""
+    c = np.zeros(reach.size + 1)
+    c[members + 1] = xc
+    np.cumsum(c, out=c)  # c[m] = sum of the members' xc at population index < m
+    return float(np.einsum("i,i->", xc, c[reach[members]] - c[members + 1]))
+
+
 def overlap_cross_sum(xc: FloatArray, start_ms: IntArray, end_ms: IntArray) -> float:
     """sum over pairs i < j whose windows [start, end) overlap of xc_i * xc_j, in O(n log n).
 
@@ -138,14 +160,36 @@ def overlap_cross_sum(xc: FloatArray, start_ms: IntArray, end_ms: IntArray) -> f
     i+1 .. k_i - 1 with k_i = searchsorted(starts, end_i): one cumulative sum gives every run's total.
     """
     order = np.argsort(start_ms, kind="stable")
-    s, e, v = start_ms[order], end_ms[order], xc[order]
-    k = np.searchsorted(s, e, side="left")
-    c = np.empty(v.size + 1)
-    c[0] = 0.0
-    np.cumsum(v, out=c[1:])
-    i = np.arange(v.size)
-    k = np.maximum(k, i + 1)  # a window ending at or before its own start overlaps nothing after it
-    return float(np.einsum("i,i->", v, c[k] - c[i + 1]))
+    reach = overlap_reach(start_ms[order], end_ms[order])
+    return _members_cross_sum(xc[order], np.arange(xc.size, dtype=np.int64), reach)
+
+
+def _overlap_evidence(n: int, mean: float, ss: float, cross: float) -> Evidence:
+    long_run = ss + 2.0 * cross  # n * long-run variance
+    if not long_run > RELATIVE_ZERO * ss:
+        return no_evidence(n, mean, NO_LONG_RUN_VARIANCE)
+    n_eff = min(float(n), n * ss / long_run)
+    se = math.sqrt(long_run / (n * (n - 1.0)))  # the iid se (ddof=1) when nothing overlaps
+    t = mean / se
+    method: Method = "overlap" if cross != 0.0 else "iid"
+    return Evidence(n, n_eff, mean, se, t, _two_sided_p(t, n_eff - 1.0), method)
+
+
+def mean_test_members(x: ArrayLike, members: ArrayLike, reach: IntArray) -> Evidence:
+    """``mean_test`` with time windows, for the observations ``x`` of population members ``members``
+    (ascending indices into a population prepared by ``overlap_reach``): the same statistic as
+    ``mean_test(x, start_ms=..., end_ms=...)`` on those members' windows, without sorting again."""
+    v = _as_float(x)
+    n = int(v.size)
+    mean = float(v.mean()) if n else 0.0
+    reason = _degenerate(v)
+    if reason is not None:
+        return no_evidence(n, mean, reason)
+    rows = np.asarray(members, dtype=np.int64).reshape(-1)
+    if rows.size != n:
+        raise ValueError(f"{rows.size} members for {n} observations")
+    xc = v - mean
+    return _overlap_evidence(n, mean, float(np.einsum("i,i->", xc, xc)), _members_cross_sum(xc, rows, reach))
 
 
 def mean_test(
@@ -192,14 +236,7 @@ def mean_test(
         e = np.asarray(end_ms, dtype=np.int64).reshape(-1)
         if s.size != n or e.size != n:
             raise ValueError(f"time windows ({s.size}, {e.size}) for {n} observations")
-        long_run = ss + 2.0 * overlap_cross_sum(xc, s, e)  # n * long-run variance
-        if not long_run > RELATIVE_ZERO * ss:
-            return no_evidence(n, mean, NO_LONG_RUN_VARIANCE)
-        n_eff = min(float(n), n * ss / long_run)
-        se = math.sqrt(long_run / (n * (n - 1.0)))  # the iid se (ddof=1) when nothing overlaps
-        t = mean / se
-        method: Method = "overlap" if long_run != ss else "iid"
-        return Evidence(n, n_eff, mean, se, t, _two_sided_p(t, n_eff - 1.0), method)
+        return _overlap_evidence(n, mean, ss, overlap_cross_sum(xc, s, e))
     se = math.sqrt(ss / n / (n - 1.0))
     t = mean / se
     return Evidence(n, float(n), mean, se, t, _two_sided_p(t, n - 1.0), "iid")
@@ -269,18 +306,21 @@ def benjamini_hochberg(p: ArrayLike, q: float) -> BoolArray:
     return out
 
 
-def family(evidence: Sequence[Evidence], min_t: float, method: FamilyMethod = "holm") -> BoolArray:
+def family(
+    evidence: Sequence[Evidence], min_t: float, method: FamilyMethod = "holm", alpha: float | None = None
+) -> BoolArray:
     """Which tests of a family pass, controlled as a family at the level one test has (``p_for_t``).
 
     Use it whenever the best of several tests is acted on (horizons of a component, conviction buckets):
     the chance that any member of a null family passes stays at most ``p_for_t(min_t)``.
     "holm" / "bonferroni": family-wise; "bh": Benjamini-Hochberg at q = ``p_for_t(min_t)``.
-    Degenerate members never pass (they count in the family size).
+    Degenerate members never pass (they count in the family size). ``alpha``: a level other than
+    ``p_for_t(min_t)`` (e.g. a learner that re-tests nearly the same data every cycle holds itself to less).
     """
     if not evidence:
         return np.zeros(0, dtype=bool)
     p = np.array([e.p if e.usable else 1.0 for e in evidence])
-    alpha = p_for_t(min_t)
+    alpha = p_for_t(min_t) if alpha is None else alpha
     if method == "holm":
         return holm(p, alpha)
     if method == "bonferroni":

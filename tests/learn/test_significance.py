@@ -23,8 +23,10 @@ from core.learn.significance import (
     family,
     holm,
     mean_test,
+    mean_test_members,
     overlap_clusters,
     overlap_cross_sum,
+    overlap_reach,
     p_for_t,
     paired_test,
     proportion_test,
@@ -160,3 +162,26 @@ def test_overlap_clusters_chain_overlaps_and_bursts() -> None:
 def test_expiry_steps_toward_the_default_only_when_stale(last: int | None, expected: object) -> None:
     assert expire_toward(1.5, 1.0, last, 1_000, 1_000, 0.2, (0.05, 5.0)) == expected
     assert expire_toward(1.004, 1.0, 0, 10_000, 1_000, 0.2, (0.05, 5.0)) == 1.004  # converged: stays
+
+
+def test_members_of_a_prepared_population_give_the_windows_test() -> None:
+    rng = np.random.default_rng(9)
+    start = np.sort(rng.integers(0, 500_000, size=400)).astype(np.int64)
+    end = start + rng.integers(30_000, 90_000, size=400)
+    reach = overlap_reach(start, end)
+    members = np.flatnonzero(rng.random(400) < 0.6)
+    x = rng.normal(size=members.size)
+    a = mean_test_members(x, members, reach)
+    b = mean_test(x, start_ms=start[members], end_ms=end[members])
+    assert a.method == b.method == "overlap"
+    assert math.isclose(a.t, b.t, rel_tol=1e-12) and math.isclose(a.n_eff, b.n_eff, rel_tol=1e-12)
+    assert mean_test_members(np.ones(3), np.arange(3), reach).degenerate == IDENTICAL
+
+
+def test_a_family_can_be_held_to_a_stricter_level() -> None:
+    z = np.random.default_rng(10).normal(size=300)
+    z = (z - z.mean()) / z.std(ddof=1)
+    ev = mean_test(z + 3.5 / math.sqrt(300))  # t = 3.5: passes alone and as the best of 5 at p(3)
+    others = [mean_test(z[::-1] * s) for s in (1.0, 2.0, 3.0, 4.0)]
+    assert family([ev, *others], 3.0)[0]
+    assert not family([ev, *others], 3.0, alpha=p_for_t(3.0) / 2)[0]

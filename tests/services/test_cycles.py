@@ -127,3 +127,25 @@ async def test_an_expired_lease_is_recovered_and_the_cycle_rerun(ctx: ServiceCon
     async with ctx.sessions() as session:
         row = await repos.get_cycle(session, "alpha", queued.cycle_id)
     assert row is not None and row.attempts == 2
+
+
+async def test_evidence_clocks_are_carried_from_one_cycle_to_the_next(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await learnable_bot(ctx)
+    real = learn_cycle.run_cycle
+    received: list[Any] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:  # the real engine, recording what it was handed
+        received.append(kwargs.get("evidence"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(learn_cycle, "run_cycle", recording)
+    first = await _run(ctx)
+    await _run(ctx)
+    assert received[0] == {}  # nothing recorded before the first cycle
+    async with ctx.sessions() as session:
+        row = await repos.get_cycle(session, "alpha", first.cycle_id)
+    assert row is not None and row.insight is not None
+    clocks = row.insight["facts"]["evidence"]
+    assert "weights.ofi" in clocks and received[1] == clocks
