@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/grpc.py
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/retention_lock.py
+	$(BIN)/python bench/calibration.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).
 lock: install
