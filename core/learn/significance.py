@@ -119,14 +119,17 @@ def _as_float(x: ArrayLike) -> FloatArray:
     return np.asarray(x, dtype=np.float64).reshape(-1)
 
 
-def _degenerate(x: FloatArray) -> str | None:
+def _degenerate(x: FloatArray, ss: float | None = None) -> str | None:
+    """Why ``x`` is no evidence, or None; ``ss``: its sum of squared deviations when already known."""
     if x.size < 2:
         return TOO_FEW
     lo, hi = float(x.min()), float(x.max())
     if lo == hi:
         return IDENTICAL
-    scale = max(abs(lo), abs(hi))
-    if float(x.std()) <= RELATIVE_ZERO * scale:
+    if ss is None:
+        xc = x - x.mean()
+        ss = float(np.einsum("i,i->", xc, xc))
+    if math.sqrt(ss / x.size) <= RELATIVE_ZERO * max(abs(lo), abs(hi)):
         return ZERO_VARIANCE
     return None
 
@@ -182,14 +185,15 @@ def mean_test_members(x: ArrayLike, members: ArrayLike, reach: IntArray) -> Evid
     v = _as_float(x)
     n = int(v.size)
     mean = float(v.mean()) if n else 0.0
-    reason = _degenerate(v)
+    xc = v - mean
+    ss = float(np.einsum("i,i->", xc, xc))
+    reason = _degenerate(v, ss)
     if reason is not None:
         return no_evidence(n, mean, reason)
     rows = np.asarray(members, dtype=np.int64).reshape(-1)
     if rows.size != n:
         raise ValueError(f"{rows.size} members for {n} observations")
-    xc = v - mean
-    return _overlap_evidence(n, mean, float(np.einsum("i,i->", xc, xc)), _members_cross_sum(xc, rows, reach))
+    return _overlap_evidence(n, mean, ss, _members_cross_sum(xc, rows, reach))
 
 
 def mean_test(
@@ -209,11 +213,11 @@ def mean_test(
     v = _as_float(x)
     n = int(v.size)
     mean = float(v.mean()) if n else 0.0
-    reason = _degenerate(v)
-    if reason is not None:
-        return no_evidence(n, mean, reason)
     xc = v - mean
     ss = float(np.einsum("i,i->", xc, xc))
+    reason = _degenerate(v, ss)
+    if reason is not None:
+        return no_evidence(n, mean, reason)
     if clusters is not None:
         labels = np.asarray(clusters).reshape(-1)
         if labels.size != n:
