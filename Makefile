@@ -50,6 +50,8 @@ bench: install
 	$(BIN)/python bench/cycle.py
 	$(BIN)/python bench/cycle_pg.py
 	$(BIN)/python bench/grpc.py
+	$(BIN)/python bench/capacity.py
+	$(BIN)/python bench/retention_lock.py
 	$(BIN)/python bench/calibration.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).

@@ -1,4 +1,4 @@
-"""The `edgeloop` command: serve, api, grpc, worker, migrate, bots, keys, status."""
+"""The `edgeloop` command: serve, api, grpc, worker, migrate, bots, keys, status, archive."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 
 from core.errors import EdgeloopError
+from core.schemas.timefmt import ms_to_rfc3339, rfc3339_to_ms
+from core.services import archive as archive_service
 from core.services import bots as bot_service
 from core.services import status as status_service
 from core.services.context import ServiceContext
@@ -23,6 +25,8 @@ bots_app = typer.Typer(help="Manage bots.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(bots_app, name="bots")
 app.add_typer(keys_app, name="keys")
+archive_app = typer.Typer(help="Parquet archives of expired events (EDGELOOP_ARCHIVE_DIR).", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
 
 T = TypeVar("T")
 
@@ -215,6 +219,64 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         )
         for kind, cycle in sorted(bot.last_cycles.items()):
             typer.echo(f"    last {kind} cycle: {cycle.status} ({cycle.finished_at or 'not finished'})")
+        if bot.data is not None:
+            typer.echo(
+                f"    data: oldest event {bot.data.oldest_event or 'none'}, {bot.data.rows['signal_outcomes']} "
+                f"outcomes, retention {bot.data.retention or 'derived'} ({bot.data.retention_s} s), "
+                f"last retention run {bot.data.last_retention_run or 'never'}"
+            )
+
+
+def _time(text: str) -> int:
+    """RFC 3339 with an offset, or integer epoch milliseconds."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return rfc3339_to_ms(text)
+    except ValueError as exc:
+        _fail(f"{text!r}: {exc} (or integer epoch milliseconds)")
+        raise
+
+
+@archive_app.command("list")
+def archive_list(
+    bot_id: Annotated[str | None, typer.Argument(metavar="[BOT]", help="Only this bot's archives.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest entries as JSON lines.")] = False,
+) -> None:
+    """List archived files: bot, table, period, rows, file (relative to EDGELOOP_ARCHIVE_DIR)."""
+
+    async def run(ctx: ServiceContext) -> list[archive_service.ArchiveEntry]:
+        return archive_service.list_archives(ctx, bot_id)
+
+    entries = _with_ctx(load_settings(), run)
+    for e in entries:
+        if as_json:
+            typer.echo(e.line())
+        else:
+            typer.echo(
+                f"{e.bot_id}  {e.table:<15}  {ms_to_rfc3339(e.from_ms)} .. {ms_to_rfc3339(e.to_ms)}  "
+                f"{e.rows:>9} rows  {e.file}"
+            )
+    if not entries and not as_json:
+        typer.echo("no archives", err=True)
+
+
+@archive_app.command("restore")
+def archive_restore(
+    bot_id: Annotated[str, typer.Argument(metavar="BOT")],
+    from_: Annotated[str, typer.Option("--from", help="Start of the range (RFC 3339 or epoch ms), inclusive.")],
+    to: Annotated[str, typer.Option("--to", help="End of the range (RFC 3339 or epoch ms), inclusive.")],
+) -> None:
+    """Re-ingest a bot's archived signals, trades and marks in [from, to] (idempotent: re-sent events are
+    duplicates). Raise the bot's `retention` first if the range is older than its window."""
+    lo, hi = _time(from_), _time(to)
+    result = _with_ctx(
+        load_settings(), lambda ctx: archive_service.restore(ctx, bot_service.CLI_PRINCIPAL, bot_id, lo, hi)
+    )
+    typer.echo(
+        f"restored {bot_id}: {result.files} files, {result.events} events in range, "
+        f"{result.accepted} stored, {result.duplicates} already present"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry

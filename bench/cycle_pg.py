@@ -225,6 +225,9 @@ class _RunHere:
     async def enqueue_resolve(self, bot_id: str) -> None:
         return None
 
+    async def enqueue_retention(self, bot_id: str) -> None:
+        return None
+
 
 async def child_cycle(dsn: str) -> dict[str, Any]:
     """Queue and run one comprehensive cycle through the service layer; phases, counts, peak RSS."""

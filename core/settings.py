@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         description="Processes that run cycles keep up to this much freed memory (MiB) for the next arrays "
         "instead of returning it to the OS (glibc); 0 keeps the allocator's defaults. See workers/allocator.py.",
     )
+    retention_every_s: int = Field(
+        3600,
+        ge=60,
+        le=7 * 86400,
+        description="Seconds between retention runs (each bot's raw events older than its `retention` are "
+        "removed); `retention_overdue` is raised when expired events outlive two of these.",
+    )
+    archive_dir: str | None = Field(
+        None,
+        description="Directory for Parquet archives of expiring events (per bot, table and period, with a "
+        "manifest). Set: nothing is removed before its archive is written and verified. Unset: no archives.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("database_url")

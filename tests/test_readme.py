@@ -30,6 +30,8 @@ def test_documented_commands_exist() -> None:
         ["bots", "create"],
         ["keys", "create"],
         ["status"],
+        ["archive", "list"],
+        ["archive", "restore"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -51,6 +51,9 @@ class EmbeddedRunner:
     async def has_cycle_job(self, cycle_id: str) -> bool:
         return f"cycle:{cycle_id}" in self._pending
 
+    async def enqueue_retention(self, bot_id: str) -> None:
+        self._submit(f"retention:{bot_id}", jobs.apply_retention, (bot_id,), {})
+
     def _submit(self, job_id: str, fn: JobFn, args: tuple[Any, ...], kwargs: dict[str, Any], job_try: int = 1) -> None:
         if job_try == 1 and job_id in self._pending:
             return

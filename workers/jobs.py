@@ -14,7 +14,7 @@ from typing import Any
 from arq import Retry
 
 from core.errors import EdgeloopError
-from core.services import cycles, resolve, scheduler
+from core.services import cycles, resolve, retention, scheduler
 from core.services.context import ServiceContext
 from core.services.cycle_run import transient
 
@@ -57,6 +57,20 @@ async def resolve_outcomes(ctx: JobCtx, bot: str) -> dict[str, int]:
     return {"stored": result.stored, "pending": result.pending}
 
 
+async def apply_retention(ctx: JobCtx, bot: str) -> dict[str, int]:
+    """Remove (archiving first, when configured) the bot's raw events older than its retention."""
+    try:
+        result = await retention.apply_retention(service(ctx), bot)
+    except EdgeloopError as exc:  # the bot is gone
+        log.warning("apply_retention(%s): %s", bot, exc)
+        return {}
+    except Exception as exc:
+        if not transient(exc):
+            raise
+        raise _retry(ctx, f"apply_retention({bot})", exc) from exc
+    return result.removed
+
+
 async def run_cycle(
     ctx: JobCtx, bot: str, kind: str | None = None, dry_run: bool = False, cycle_id: str | None = None
 ) -> str | None:
@@ -86,4 +100,9 @@ async def schedule_tick(ctx: JobCtx) -> dict[str, Any]:
             raise
         log.warning("schedule tick skipped (%s: %s)", type(exc).__name__, exc)
         return {}
-    return {"cycles": result.cycles, "resolves": result.resolves, "recovered": result.recovered}
+    return {
+        "cycles": result.cycles,
+        "resolves": result.resolves,
+        "recovered": result.recovered,
+        "retentions": result.retentions,
+    }

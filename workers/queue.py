@@ -78,6 +78,12 @@ class ArqJobQueue:
         except QUEUE_FAILURES as exc:
             raise queue_unavailable() from exc
 
+    async def enqueue_retention(self, bot_id: str) -> None:
+        try:
+            await self.redis.enqueue_job("apply_retention", bot_id, _job_id=f"retention:{bot_id}")
+        except QUEUE_FAILURES as exc:
+            raise queue_unavailable() from exc
+
 
 @asynccontextmanager
 async def open_job_queue(ctx: ServiceContext, *, tick_s: float = TICK_S) -> AsyncIterator[JobQueue]:

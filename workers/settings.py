@@ -58,6 +58,7 @@ def worker_kwargs(settings: Settings, *, clock: Callable[[], int] = wall_clock_m
         "functions": [
             func(jobs.run_cycle, name="run_cycle", max_tries=jobs.MAX_TRIES, timeout=timeout, keep_result=0),
             func(jobs.resolve_outcomes, name="resolve_outcomes", max_tries=jobs.MAX_TRIES, timeout=600, keep_result=0),
+            func(jobs.apply_retention, name="apply_retention", max_tries=jobs.MAX_TRIES, timeout=3600, keep_result=0),
         ],
         # Every minute (UTC, like the bots' schedules), and once at startup so a restart recovers at once.
         "cron_jobs": [cron(jobs.schedule_tick, name="schedule_tick", second=0, run_at_startup=True, timeout=300)],

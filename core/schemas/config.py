@@ -6,9 +6,13 @@ import re
 from itertools import pairwise
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from core.schemas.duration import Duration, duration_seconds
+
+RETENTION_MARGIN_S = 86_400
+"""What the derived ``retention`` keeps beyond what cycles read: one day, so a late backfill, a paused
+schedule or a lookback raised a little still find their events."""
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -87,6 +91,13 @@ class LearningConfig(BaseModel):
     rule_fdr: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg false discovery rate of the daily rules.")
     max_rules: int = Field(20, ge=0, le=1000, description="Most rules a document carries, strongest first.")
     schedule: Schedule = Field(default_factory=Schedule, description="When scheduled jobs run.")
+    retention: Duration | None = Field(
+        None,
+        description="How long raw events (signals, trades, price marks, outcomes) are kept, counted back from the "
+        "bot's watermark; older ones are removed by the retention job (learned state is kept). null = derived: "
+        "lookback + longest horizon + its tolerance max(h/2, 60 s) + 1 day. Never shorter than lookback + longest "
+        "horizon + tolerance, what a cycle reads.",
+    )
 
     @field_validator("horizons")
     @classmethod
@@ -113,6 +124,34 @@ class LearningConfig(BaseModel):
             raise ValueError("conviction_buckets must be strictly increasing")
         return value
 
+    @field_validator("retention")
+    @classmethod
+    def _retention_covers_reads(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Fields validate in declaration order: lookback and horizons are in info.data when they were valid.
+        if value is None or "lookback" not in info.data or "horizons" not in info.data:
+            return value
+        lookback = duration_seconds(info.data["lookback"])
+        longest = max(duration_seconds(h) for h in info.data["horizons"])
+        floor = retention_floor_s(lookback, longest)
+        if duration_seconds(value) < floor:
+            raise ValueError(
+                f"retention {value} ({duration_seconds(value)} s) is shorter than what a cycle reads: lookback "
+                f"{info.data['lookback']} + longest horizon {longest} s + its tolerance {tolerance_s(longest)} s "
+                f"= {floor} s; set at least that, or null for the default ({floor + RETENTION_MARGIN_S} s)"
+            )
+        return value
+
+    def retention_floor_seconds(self) -> int:
+        """The shortest retention allowed: lookback + longest horizon + that horizon's tolerance."""
+        return retention_floor_s(self.lookback_seconds(), max(self.horizon_seconds()))
+
+    def retention_seconds(self) -> int:
+        """How long raw events are kept (seconds, event time back from the watermark): the explicit
+        ``retention`` or the derived default, the floor plus ``RETENTION_MARGIN_S``."""
+        if self.retention is not None:
+            return duration_seconds(self.retention)
+        return self.retention_floor_seconds() + RETENTION_MARGIN_S
+
     def horizon_seconds(self) -> list[int]:
         """The horizons in seconds, ascending."""
         return [duration_seconds(h) for h in self.horizons]
@@ -120,3 +159,13 @@ class LearningConfig(BaseModel):
     def lookback_seconds(self) -> int:
         """The lookback window in seconds."""
         return duration_seconds(self.lookback)
+
+
+def tolerance_s(horizon_s: int) -> int:
+    """How late the mark that resolves an outcome at ``horizon_s`` may be: max(h/2, 60 s) (DESIGN.md section 8)."""
+    return max((horizon_s + 1) // 2, 60)
+
+
+def retention_floor_s(lookback_s: int, longest_horizon_s: int) -> int:
+    """Event time a cycle reads back from the watermark, plus the horizon and tolerance its outcomes need."""
+    return lookback_s + longest_horizon_s + tolerance_s(longest_horizon_s)

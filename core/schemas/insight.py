@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from core.schemas.enums import ComponentStatus, CycleStatus, Direction, HealthLevel, KnownGate
+from core.schemas.lifecycle import DataStats
 from core.schemas.timefmt import Rfc3339
 
 T = TypeVar("T")
@@ -62,6 +63,7 @@ class HealthRead(BaseModel):
     evidence: HealthEvidence | None = Field(
         ..., description="Where `components` and `outcomes_pending` come from; null before the first cycle."
     )
+    data: DataStats | None = Field(None, description="Age and size of the bot's raw events, and its retention.")
 
 
 class ReportPage(BaseModel, Generic[T]):

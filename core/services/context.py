@@ -46,6 +46,8 @@ class JobQueue(Protocol):
         """Whether a job for ``cycle_id`` is waiting or running (``queue_unavailable`` when the queue is down)."""
         ...
 
+    async def enqueue_retention(self, bot_id: str) -> None: ...
+
 
 class VersionNotifier:
     """Wakes long-polls in this process as soon as a version is made here.

@@ -19,7 +19,7 @@ from core.schemas.config import LearningConfig
 from core.schemas.duration import duration_seconds
 from core.schemas.params import ParamSections
 from core.schemas.timefmt import ms_to_rfc3339
-from core.services import schedule
+from core.services import retention, schedule
 from core.services.auth import Principal, require_bot
 from core.services.context import ServiceContext
 from core.services.params import get_current_params
@@ -44,6 +44,7 @@ class _Snapshot:
     last_bases: dict[str, int]
     heartbeat_ms: int | None
     insight: Cycle | None
+    data: retention.DataSnapshot
 
 
 async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _Snapshot:
@@ -70,6 +71,7 @@ async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _
             last_bases=await repos.last_cycle_bases(session, bot_id),
             heartbeat_ms=await repos.last_heartbeat(session),
             insight=await repos.latest_insight(session, bot_id),
+            data=await retention.data_snapshot(session, bot),
         )
 
 
@@ -118,7 +120,10 @@ async def get_health(ctx: ServiceContext, principal: Principal, bot_id: str) -> 
     and the evidence (which cycle the per-component numbers come from)."""
     require_bot(principal, bot_id)
     snap = await _snapshot(ctx, principal, bot_id)
-    health = _assess(snap, ctx.clock(), ctx.settings.worker_stale_s)
+    now = ctx.clock()
+    health = retention.add_to_health(
+        _assess(snap, now, ctx.settings.worker_stale_s), snap.data, now, ctx.settings.retention_every_s
+    )
     if not await _queue_available(ctx):
         health["problems"].append(
             {

@@ -7,10 +7,10 @@ and what is already queued, and the queue deduplicates resolution jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.schemas.config import LearningConfig
-from core.services import schedule
+from core.services import retention, schedule
 from core.services.context import ServiceContext
 from core.services.cycle_run import SYSTEM
 from core.services.cycles import enqueue, queue_cycle, recover_stale_cycles
@@ -24,6 +24,7 @@ class TickResult:
     cycles: dict[str, list[str]]
     resolves: list[str]
     recovered: list[str]
+    retentions: list[str] = field(default_factory=list)
 
 
 async def queue_due_cycles(ctx: ServiceContext, bot_id: str, now_ms: int) -> list[str]:
@@ -52,6 +53,9 @@ async def run_schedule(ctx: ServiceContext, tick_ms: int) -> TickResult:
         }
     cycles: dict[str, list[str]] = {}
     resolves: list[str] = []
+    # Retention runs for every bot, schedule enabled or not: a paused bot's data still expires.
+    retain = ctx.jobs is not None and retention.retention_due(now, tick_ms, ctx.settings.retention_every_s)
+    retentions: list[str] = []
     for bot_id, config in configs.items():
         queued = await queue_due_cycles(ctx, bot_id, now)
         if queued:
@@ -59,4 +63,7 @@ async def run_schedule(ctx: ServiceContext, tick_ms: int) -> TickResult:
         if ctx.jobs is not None and schedule.resolve_due(config.schedule, now, tick_ms):
             await ctx.jobs.enqueue_resolve(bot_id)
             resolves.append(bot_id)
-    return TickResult(cycles, resolves, await recover_stale_cycles(ctx))
+        if retain and ctx.jobs is not None:
+            await ctx.jobs.enqueue_retention(bot_id)
+            retentions.append(bot_id)
+    return TickResult(cycles, resolves, await recover_stale_cycles(ctx), retentions)

@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field
 from core import __version__
 from core.schemas.config import LearningConfig
 from core.schemas.enums import CycleStatus, HealthLevel, QueueBackend
+from core.schemas.lifecycle import DataStats
 from core.schemas.timefmt import Rfc3339, ms_to_rfc3339
-from core.services import insight, schedule
+from core.services import insight, retention, schedule
 from core.services.auth import Principal
 from core.services.context import ServiceContext
 from core.store import repos
@@ -32,6 +33,7 @@ class BotStatus(BaseModel):
         description="Next scheduled run of `resolve`, `continuous` and `comprehensive` (RFC 3339, UTC; a past time "
         "means due now); null when the bot's schedule is disabled.",
     )
+    data: DataStats | None = Field(None, description="Age and size of the bot's raw events, and its retention.")
 
 
 class StatusRead(BaseModel):
@@ -76,6 +78,7 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                         for kind, c in cycles.items()
                     },
                     next_runs={job: ms_to_rfc3339(at) if at is not None else None for job, at in runs.items()},
+                    data=(await retention.data_snapshot(session, row)).stats,
                 )
             )
     return StatusRead(

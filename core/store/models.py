@@ -44,6 +44,9 @@ class Bot(Base):
     price_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     resolved_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     gap_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The last completed retention run (wall clock) and the event time it removed everything before.
+    retention_run_ms: Mapped[int | None] = mapped_column(BigInteger)
+    retention_cutoff_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ApiKey(Base):
