@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/retention_lock.py
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/calibration_trades.py
+	$(BIN)/python bench/calibration_enhanced.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).
 lock: install

@@ -133,6 +133,21 @@ def param_document(doc: Mapping[str, Any]) -> params_pb2.ParamDocument:
             default=params_pb2.HoldPolicy(**hold["default"]),
             by_strategy={name: params_pb2.HoldPolicy(**p) for name, p in hold["by_strategy"].items()},
         ),
+        weights_by_regime={
+            regime: params_pb2.RegimeWeights(weights=w) for regime, w in doc.get("weights_by_regime", {}).items()
+        },
+        direction_routing=doc.get("direction_routing", {}),
+        rules=[
+            params_pb2.Rule(
+                id=r["id"],
+                when=_struct(r["when"]),
+                effect=r["effect"],
+                stats=r["stats"],
+                since=r["since"],
+                expires_at=r["expires_at"],
+            )
+            for r in doc.get("rules", [])
+        ],
     )
 
 

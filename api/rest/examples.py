@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.schemas.config import LearningConfig
-from core.schemas.params import BlockedCombo, HoldPolicy, ParamDocument, default_sections
+from core.schemas.params import BlockedCombo, HoldPolicy, ParamDocument, Rule, default_sections
 from core.services.params import SECTIONS
 
 BOT = "alpha-1"
@@ -34,6 +34,18 @@ _sections.blocked_combos = [
 ]
 _sections.allocation.strategies = {"momo": 0.6, "meanrev": 0.4}
 _sections.hold_time.by_strategy = {"momo": HoldPolicy(target_s=600, max_s=2400)}
+_sections.weights_by_regime = {"trend": {"ofi": 1.45}}
+_sections.direction_routing = {"ETHUSDT": "long_only"}
+_sections.rules = [
+    Rule(
+        id="r-5c1e0a9b3d",
+        when={"direction": "long", "hour_bucket": 3},
+        effect="avoid",
+        stats={"n": 412.0, "n_eff": 398.2, "mean_bps": -9.8, "t": -4.6, "p": 5e-06},
+        since=NOW,
+        expires_at="2026-01-05T03:04:05.123Z",
+    )
+]
 
 PARAMS: dict[str, Any] = ParamDocument(
     bot_id=BOT, version=3, created_at=NOW, source="cycle", cycle_id=CYCLE, **_sections.model_dump()
@@ -236,6 +248,31 @@ COMBOS_REPORT: dict[str, Any] = {
             "pnl": -118.4,
             "blocked": True,
         }
+    ],
+    **_REPORT,
+}
+RULES_REPORT: dict[str, Any] = {
+    "items": [
+        {
+            "id": "r-5c1e0a9b3d",
+            "when": {"direction": "long", "hour_bucket": 3},
+            "n": 412,
+            "ev_bps": -9.8,
+            "t": -4.6,
+            "p": 5e-06,
+            "kept": True,
+            "rejected_because": None,
+        },
+        {
+            "id": "r-09f2b7c4e1",
+            "when": {"weekday": 4},
+            "n": 1630,
+            "ev_bps": 1.1,
+            "t": 0.9,
+            "p": 0.37,
+            "kept": False,
+            "rejected_because": "not significant at false discovery rate 0.05 (p=0.37)",
+        },
     ],
     **_REPORT,
 }

@@ -225,6 +225,13 @@ OPERATIONS: dict[str, Op] = {
     "missed_report": Op(
         "getMissedReport", "bot", "The blocked signals that would have paid most." + _REPORT, ex.MISSED_REPORT
     ),
+    "rules_report": Op(
+        "getRulesReport",
+        "bot",
+        "The daily rules' candidates (conjunctions of up to 2 conditions) as the last comprehensive cycle "
+        "tested them: n, EV after fees, t, p, whether each is a rule of the document, and why not." + _REPORT,
+        ex.RULES_REPORT,
+    ),
     # Routes of branches merged in parallel (admin keys, activations): ready for them when they land.
     "list_admin_keys": Op(
         "listAdminKeys",

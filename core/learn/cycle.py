@@ -2,7 +2,8 @@
 
 ``continuous`` runs weights, blocked combos, the fee gate, the conviction gate and sizing (in that
 order: see core/learn/attribution.py);
-``comprehensive`` adds allocation, hold time and the reports (counterfactual per gate, missed
+``comprehensive`` adds allocation, hold time, direction routing, regime weights, daily rules and the
+reports (counterfactual per gate, missed
 opportunities, per component x horizon attribution, combos).
 """
 
@@ -23,14 +24,20 @@ from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
 from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
+from core.learn.regimes import learn_regime_weights
 from core.learn.reports import all_reports
+from core.learn.routing import learn_routing
+from core.learn.rules import Candidate, learn_rules, rules_report
 from core.learn.sizing import learn_sizing
 from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
 from core.schemas.duration import duration_seconds
-from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections
+from core.schemas.params import BlockedCombo, HoldPolicy, ParamSections, Rule
 
 CycleKind = Literal["continuous", "comprehensive"]
+
+# Evidence clocks (facts["evidence"] paths) of the learners only comprehensive cycles run.
+COMPREHENSIVE_CLOCKS = ("allocation.", "direction_routing.", "weights_by_regime.")
 
 
 class GuardrailError(RuntimeError):
@@ -106,6 +113,7 @@ def run_cycle(
     changes += sizing_changes
     clocks |= sizing_clocks
     reports = {}
+    candidates: list[Candidate] = []
     if kind == "comprehensive":
         # Allocation also leaves out the trades the conviction gate now keeps out.
         after_gate = apply_changes(after_fee, gate_changes)
@@ -122,9 +130,17 @@ def run_cycle(
         changes += alloc_changes
         clocks |= alloc_clocks
         changes += learn_hold_time(enriched, current.hold_time, config.min_outcomes, config.min_t)
+        route_changes, route_clocks, _ = learn_routing(enriched, current.direction_routing, config, now_ms, evidence)
+        changes += route_changes
+        regime_changes, regime_clocks, _ = learn_regime_weights(enriched, current, config, now_ms, evidence)
+        changes += regime_changes
+        clocks |= route_clocks | regime_clocks
+        rule_changes, candidates = learn_rules(enriched, current.rules, config, now_ms)
+        changes += rule_changes
     else:
-        # Continuous cycles do not run allocation: its clocks carry over unchanged.
-        clocks |= {k: v for k, v in (evidence or {}).items() if k.startswith("allocation.")}
+        # Continuous cycles run none of the comprehensive learners: their clocks carry over unchanged
+        # (else the next comprehensive cycle would restart them and evidence would never expire).
+        clocks |= {k: v for k, v in (evidence or {}).items() if k.startswith(COMPREHENSIVE_CLOCKS)}
 
     sections = apply_changes(current, changes)
     problems = check_sections(current, sections, config)
@@ -132,6 +148,7 @@ def run_cycle(
         raise GuardrailError("; ".join(problems))
     if kind == "comprehensive":
         reports = all_reports(enriched, sections, config, weight_stats, combos)
+        reports["rules"] = rules_report(candidates, sections.rules, config)
 
     sig = enriched.signals
     counts = {
@@ -174,6 +191,9 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
     buckets = [b.model_copy() for b in current.sizing.buckets]
     combos = {combo_key(b.symbol, b.direction): b for b in current.blocked_combos}
     hold = current.hold_time.model_copy(deep=True)
+    routing = dict(current.direction_routing)
+    rules = {r.id: r for r in current.rules}
+    by_regime = {regime: dict(w) for regime, w in current.weights_by_regime.items()}
     alloc_changes: list[Change] = []
     for c in changes:
         head, _, rest = c.path.partition(".")
@@ -200,6 +220,23 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             name = c.path[len("hold_time.by_strategy.") :]
             hold.by_strategy[name] = HoldPolicy.model_validate(c.new)
             hold.by_strategy = dict(sorted(hold.by_strategy.items()))
+        elif c.path.startswith("rules["):
+            key = c.path[len("rules[") : -1]
+            if c.new is None:
+                rules.pop(key, None)
+            else:
+                rules[key] = Rule.model_validate(c.new)
+        elif head == "weights_by_regime":
+            regime, _, component = rest.partition(".")
+            if isinstance(c.new, int | float):
+                by_regime.setdefault(regime, {})[component] = float(c.new)
+            else:
+                by_regime.get(regime, {}).pop(component, None)
+        elif head == "direction_routing":
+            if c.new is None:
+                routing.pop(rest, None)
+            else:
+                routing[rest] = "long_only" if c.new == "long_only" else "short_only"
         else:
             raise ValueError(f"cannot apply change at {c.path!r}")
     return current.model_copy(
@@ -211,5 +248,8 @@ def apply_changes(current: ParamSections, changes: list[Change]) -> ParamSection
             "blocked_combos": [combos[k] for k in sorted(combos)],
             "allocation": allocation_after(current.allocation, alloc_changes),
             "hold_time": hold,
+            "direction_routing": dict(sorted(routing.items())),
+            "weights_by_regime": {r: dict(sorted(w.items())) for r, w in sorted(by_regime.items()) if w},
+            "rules": sorted(rules.values(), key=lambda r: (-abs(r.stats.get("t", 0.0)), r.id)),
         }
     )

@@ -25,7 +25,8 @@ def diff_sections(old: ParamSections, new: ParamSections) -> list[Entry]:
     ``gates.fee.min_expected_edge_bps``, ``sizing.buckets[i].<field>`` (``sizing.buckets[i]`` with a whole
     bucket when one side lacks it), ``blocked_combos[SYMBOL:direction]`` (whole entries, None when absent),
     ``allocation.strategies.<s>``, ``allocation.symbols.<s>``, ``hold_time.default.<field>`` and
-    ``hold_time.by_strategy.<s>`` (whole policies).
+    ``hold_time.by_strategy.<s>`` (whole policies), ``weights_by_regime.<regime>.<c>``,
+    ``direction_routing.<symbol>`` and ``rules[<id>]`` (whole rules, None when absent).
     """
     out: list[Entry] = []
     if old.default_weight != new.default_weight:
@@ -64,4 +65,13 @@ def diff_sections(old: ParamSections, new: ParamSections) -> list[Entry]:
     old_h = {k: v.model_dump(mode="json") for k, v in old.hold_time.by_strategy.items()}
     new_h = {k: v.model_dump(mode="json") for k, v in new.hold_time.by_strategy.items()}
     out += _dicts("hold_time.by_strategy", dict(old_h), dict(new_h))
+    for regime in sorted(set(old.weights_by_regime) | set(new.weights_by_regime)):
+        a_w, b_w = old.weights_by_regime.get(regime, {}), new.weights_by_regime.get(regime, {})
+        out += _dicts(f"weights_by_regime.{regime}", dict(a_w), dict(b_w))
+    out += _dicts("direction_routing", dict(old.direction_routing), dict(new.direction_routing))
+    old_r = {r.id: r.model_dump(mode="json") for r in old.rules}
+    new_r = {r.id: r.model_dump(mode="json") for r in new.rules}
+    for key in sorted(set(old_r) | set(new_r)):
+        if old_r.get(key) != new_r.get(key):
+            out.append({"path": f"rules[{key}]", "old": jsonable(old_r.get(key)), "new": jsonable(new_r.get(key))})
     return out

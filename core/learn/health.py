@@ -2,7 +2,7 @@
 
 Pure: every input is a plain value the service layer has already read; ``now_ms`` is passed in.
 Levels: ``error`` for cycle_failed and worker_missing; ``warn`` for no_events, no_cycle_yet,
-no_price_marks, insufficient_outcomes and cycle_overdue; ``ok`` without problems.
+no_price_marks, insufficient_outcomes, cycle_overdue and rules_stale; ``ok`` without problems.
 The per-component evidence, the pending count and the symbols without marks come from the last
 succeeded cycle (``Evidence``): health is read, never computed over the window, in a request.
 """
@@ -21,6 +21,7 @@ PROBLEM_LEVEL = {
     "no_price_marks": "warn",
     "insufficient_outcomes": "warn",
     "cycle_overdue": "warn",
+    "rules_stale": "warn",
     "cycle_failed": "error",
     "worker_missing": "error",
 }
@@ -158,6 +159,15 @@ def assess_health(
                     {"kind": kind, "interval_s": interval, "last_success": None if last is None else rfc3339_ms(last)},
                 )
             )
+            if kind == "comprehensive":  # the nightly run is what discovers and renews the rules
+                problems.append(
+                    _problem(
+                        "rules_stale",
+                        f"The daily rules have not been refreshed {since} (the comprehensive cycle runs every "
+                        f"{interval} s): the rules in force may rest on old evidence until they expire.",
+                        {"interval_s": interval, "last_success": None if last is None else rfc3339_ms(last)},
+                    )
+                )
     if worker_expected and (worker_heartbeat_age_s is None or worker_heartbeat_age_s > heartbeat_max_age_s):
         if worker_heartbeat_age_s is None:
             age = "no heartbeat at all"

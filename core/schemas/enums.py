@@ -20,6 +20,8 @@ HealthLevel = Literal["ok", "warn", "error"]
 ComponentStatus = Literal["learning", "insufficient_data"]
 QueueBackend = Literal["arq", "embedded"]
 KeyScope = Literal["bot", "admin"]
+Route = Literal["long_only", "short_only"]
+RuleEffect = Literal["avoid", "prefer"]
 AuditAction = Literal[
     "bot_created",
     "config_changed",
@@ -46,6 +48,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "ComponentStatus": get_args(ComponentStatus),
     "QueueBackend": get_args(QueueBackend),
     "KeyScope": get_args(KeyScope),
+    "Route": get_args(Route),
+    "RuleEffect": get_args(RuleEffect),
     "AuditAction": get_args(AuditAction),
 }
 """Component name -> values, for the OpenAPI export (a schema listing exactly these values refers to it)."""

@@ -109,6 +109,17 @@ class ComboReportRow(BaseModel):
     blocked: bool
 
 
+class RuleReportRow(BaseModel):
+    id: str = Field(..., description="The rule id these conditions have (as in the document's `rules`).")
+    when: dict[str, str | int] = Field(..., description="The candidate's conditions (1 or 2).")
+    n: int = Field(..., description="Resolved signals matching it (executed and blocked).")
+    ev_bps: float | None = Field(None, description="Their mean return at the evaluation horizon after fees, bps.")
+    t: float | None = Field(None, description="t-statistic of the significance layer (overlap-robust).")
+    p: float | None = Field(None, description="Its two-sided p-value (Benjamini-Hochberg runs over all rows).")
+    kept: bool = Field(..., description="True when the candidate is a rule of the document.")
+    rejected_because: str | None = Field(None, description="Why it is not a rule (null when kept).")
+
+
 class MissedReportRow(BaseModel):
     event_id: str
     symbol: str

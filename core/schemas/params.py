@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas.config import LearningConfig
-from core.schemas.enums import Direction, ParamSource
+from core.schemas.enums import Direction, ParamSource, Route, RuleEffect
 from core.schemas.timefmt import Rfc3339
 
 DEFAULT_HOLD_TARGET_S = 900
@@ -68,6 +69,29 @@ class HoldTime(_Strict):
     by_strategy: dict[str, HoldPolicy] = Field(default_factory=dict)
 
 
+RegimeWeights = dict[str, dict[str, float]]
+
+
+class Rule(_Strict):
+    """A discovered trading rule (DESIGN.md section 11): signals matching every condition of ``when``."""
+
+    id: str = Field(..., description="Stable id of the rule (the same conditions give the same id).")
+    when: dict[str, str | int] = Field(
+        ...,
+        description=(
+            "Conditions, all of which must hold: symbol, direction, strategy, regime, hour_bucket (UTC hour // 4, "
+            "0-5), weekday (0 = Monday), conviction_bucket (index into the sizing buckets), or "
+            "'sign:<component>' (+1 / -1: the sign of that component's score)."
+        ),
+    )
+    effect: RuleEffect = Field(..., description="avoid: these signals lose; prefer: they pay.")
+    stats: dict[str, float] = Field(
+        default_factory=dict, description="The evidence: n, mean net return, t, p, q (Benjamini-Hochberg)."
+    )
+    since: Rfc3339 = Field(..., description="RFC 3339 event time the rule was first kept.")
+    expires_at: Rfc3339 = Field(..., description="RFC 3339 event time after which it lapses unless evidence renews it.")
+
+
 class ParamSections(_Strict):
     """The learned part of a document: what cycles change and rollbacks copy."""
 
@@ -81,6 +105,18 @@ class ParamSections(_Strict):
     blocked_combos: list[BlockedCombo] = Field(default_factory=list)
     allocation: Allocation = Field(default_factory=Allocation)
     hold_time: HoldTime = Field(default_factory=HoldTime)
+    weights_by_regime: RegimeWeights = Field(
+        default_factory=dict,
+        description="Weight per component per regime, listed only where significantly different from the pooled "
+        "weight; signals without a regime (or a component not listed) use `weights`.",
+    )
+    direction_routing: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Symbols whose signals should be taken in one direction only (the other loses with significance).",
+    )
+    rules: list[Rule] = Field(
+        default_factory=list, description="Discovered rules, strongest first (at most max_rules)."
+    )
 
 
 class ParamDocument(ParamSections):
@@ -91,6 +127,15 @@ class ParamDocument(ParamSections):
     created_at: Rfc3339 = Field(..., description="RFC 3339 wall-clock time the version was made.")
     source: ParamSource
     cycle_id: str | None = None
+
+
+def with_section_defaults(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with every section present: documents stored before a section existed get its default."""
+    missing = [key for key in ParamSections.model_fields if key not in document]
+    if not missing:
+        return document
+    defaults = ParamSections().model_dump(mode="json")
+    return {**document, **{key: defaults[key] for key in missing}}
 
 
 def default_sections(config: LearningConfig) -> ParamSections:

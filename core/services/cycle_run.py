@@ -132,7 +132,7 @@ async def _snapshot(ctx: ServiceContext, bot_id: str) -> Snapshot:
         config = LearningConfig.model_validate(bot.config)
         document = await repos.get_version_document(session, bot_id, bot.current_version)
         assert document is not None, "bots.current_version points at a missing version"
-        sections = ParamSections.model_validate({k: document[k] for k in ParamSections.model_fields})
+        sections = ParamSections.model_validate({k: v for k, v in document.items() if k in ParamSections.model_fields})
         if bot.watermark_ms is None:  # nothing sent yet: nothing to learn from
             return Snapshot(config, bot.created_at, bot.current_version, sections, NOTHING_LOADED)
         window = Window.back_from(bot.watermark_ms, config.lookback_seconds())

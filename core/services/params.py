@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import FieldError, conflict, invalid, not_found
 from core.learn.diff import diff_sections
-from core.schemas.params import ParamDocument, ParamSections
+from core.schemas.params import ParamDocument, ParamSections, with_section_defaults
 from core.schemas.resources import DiffEntry, Page, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
 from core.services.auth import Principal, may_read, require_admin, require_bot
@@ -33,12 +33,14 @@ from core.store import repos
 POLL_INTERVAL_S = 0.5
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "weights": ("weights", "default_weight", "signal_horizons"),
+    "weights": ("weights", "default_weight", "signal_horizons", "weights_by_regime"),
     "gates": ("gates",),
     "sizing": ("sizing",),
     "blocked-combos": ("blocked_combos",),
     "allocation": ("allocation",),
     "hold-time": ("hold_time",),
+    "routing": ("direction_routing",),
+    "rules": ("rules",),
 }
 
 
@@ -85,6 +87,7 @@ async def _refresh(ctx: ServiceContext, bot_id: str) -> CurrentParams:
         else:
             document = await repos.get_version_document(session, bot_id, version)
             assert document is not None, "bots.current_version points at a missing version"
+            document = with_section_defaults(document)
             current = CurrentParams(version, orjson.dumps(document), document)
     ctx.params_cache[bot_id] = (time.monotonic(), current)  # stamped after the read, not before
     return current
@@ -149,7 +152,7 @@ async def _document(ctx: ServiceContext, bot_id: str, version: int) -> dict[str,
         document = await repos.get_version_document(session, bot_id, version)
     if document is None:
         raise not_found("version", str(version))
-    return document
+    return with_section_defaults(document)
 
 
 async def get_version(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> dict[str, Any]:
@@ -181,7 +184,7 @@ async def diff_versions(
 
 
 def _sections(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: document[key] for key in ParamSections.model_fields}
+    return {key: value for key, value in with_section_defaults(document).items() if key in ParamSections.model_fields}
 
 
 async def commit_version(

@@ -137,3 +137,18 @@ def test_diff_matches_the_changes_and_apply_is_consistent() -> None:
     )
     assert apply_changes(default_sections(CONFIG), p.changes) == p.sections
     assert diff_sections(p.sections, p.sections) == []
+
+
+def test_continuous_cycles_carry_the_comprehensive_learners_evidence_clocks() -> None:
+    # Routing, regime weights and allocation run only in comprehensive cycles; a continuous cycle in
+    # between must hand their clocks on, or evidence_ttl would restart at every comprehensive cycle.
+    m = noisy_bot(13)
+    clocks = {
+        "direction_routing.AAA": m.now_ms - 1_000,
+        "weights_by_regime.calm.c0": m.now_ms - 2_000,
+        "allocation.strategies.alpha": m.now_ms - 3_000,
+    }
+    p = run_cycle(m.inputs, start(), CONFIG, "continuous", m.now_ms, evidence=clocks)
+    carried = p.facts["evidence"]
+    assert isinstance(carried, dict)
+    assert {k: carried.get(k) for k in clocks} == clocks

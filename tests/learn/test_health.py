@@ -53,7 +53,7 @@ def test_failed_cycle_overdue_cycle_and_missing_worker() -> None:
         worker_expected=True,
         worker_heartbeat_age_s=None,
     )
-    assert codes(doc) == ["cycle_failed", "cycle_overdue", "cycle_overdue", "worker_missing"]
+    assert codes(doc) == ["cycle_failed", "cycle_overdue", "rules_stale", "cycle_overdue", "worker_missing"]
     assert doc["level"] == "error"
     assert doc["problems"][0]["detail"] == {"kind": "continuous", "cycle_id": "c9", "error": "boom"}
 
@@ -70,6 +70,24 @@ def test_cycle_within_twice_its_interval_is_not_overdue_and_embedded_runs_need_n
         worker_expected=False,
     )
     assert doc["level"] == "ok"
+
+
+def test_rules_are_stale_when_the_nightly_run_has_not_succeeded_within_twice_its_interval() -> None:
+    def doc(age_h: int) -> dict:
+        return assess_health(
+            now_ms=NOW,
+            counts={"signals": 5},
+            component_outcomes={},
+            required=50,
+            weights={},
+            last_success_ms={"comprehensive": NOW - age_h * HOUR},
+            intervals_s={"comprehensive": 86400},
+        )
+
+    assert codes(doc(47)) == []
+    stale = doc(49)
+    assert codes(stale) == ["cycle_overdue", "rules_stale"] and stale["level"] == "warn"
+    assert stale["problems"][1]["detail"] == {"interval_s": 86400, "last_success": "2025-12-29T23:00:00.000Z"}
 
 
 def test_component_status_lists_weighted_components_without_outcomes() -> None:

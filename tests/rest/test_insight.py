@@ -177,3 +177,31 @@ async def test_signals_report_shows_the_weight_in_force_not_the_proposed_one(cli
     assert applied.status_code == 201, applied.text
     [row] = (await client.get("/v1/bots/alpha/reports/signals", headers=headers)).json()["items"]
     assert row["weight"] == change["new"]
+
+
+async def test_rules_report_lists_candidates_kept_and_rejected(client: httpx.AsyncClient) -> None:
+    headers = await create_bot(client)
+    signals = [
+        signal(
+            ts=T0 + k * MIN,
+            price=100.0 + 0.5 * k,
+            direction="long" if k % 2 == 0 else "short",
+            conviction=0.1 + 0.8 * ((k * 7) % 10) / 10,
+        )
+        for k in range(240)
+    ]
+    await post(client, headers, [*signals, *marks("BTCUSDT", T0, 330, slope=0.5)])
+    record = await cycle(client, headers)
+    response = await client.get("/v1/bots/alpha/reports/rules", headers=headers, params={"limit": 500})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["cycle_id"] == record["cycle_id"]
+    rows = body["items"]
+    kept = {tuple(sorted(r["when"].items())): r for r in rows if r["kept"]}
+    # in a rising market every short loses and every long pays, whatever else holds
+    assert kept[(("direction", "short"),)]["ev_bps"] < 0 and kept[(("direction", "long"),)]["ev_bps"] > 0
+    assert all(r["n"] >= 100 and (r["kept"] or r["rejected_because"]) for r in rows)
+    assert all(r["rejected_because"] is None for r in rows if r["kept"])
+    proposed = {c["path"]: c["new"] for c in record["changes"] if c["path"].startswith("rules[")}
+    assert {r["id"] for r in kept.values()} == {path[len("rules[") : -1] for path in proposed}
+    assert {rule["effect"] for rule in proposed.values()} == {"avoid", "prefer"}

@@ -12,12 +12,14 @@ from tests.builders import create_bot
 from tests.conftest import ADMIN
 
 SECTIONS = {
-    "weights": {"version", "weights", "default_weight", "signal_horizons"},
+    "weights": {"version", "weights", "default_weight", "signal_horizons", "weights_by_regime"},
     "gates": {"version", "gates"},
     "sizing": {"version", "sizing"},
     "blocked-combos": {"version", "blocked_combos"},
     "allocation": {"version", "allocation"},
     "hold-time": {"version", "hold_time"},
+    "routing": {"version", "direction_routing"},
+    "rules": {"version", "rules"},
 }
 
 

@@ -14,6 +14,7 @@ from core.schemas.insight import (
     HealthRead,
     MissedReportRow,
     ReportPage,
+    RuleReportRow,
     SignalReportRow,
 )
 from core.services import insight
@@ -74,4 +75,16 @@ async def missed_report(
 ) -> ReportPage[MissedReportRow]:
     return ReportPage[MissedReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "missed"), limit, cursor)
+    )
+
+
+@router.get(
+    "/bots/{bot}/reports/rules",
+    summary="Daily rules: every candidate tested (n, EV, t, p), kept or rejected and why",
+)
+async def rules_report(
+    ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> ReportPage[RuleReportRow]:
+    return ReportPage[RuleReportRow].model_validate(
+        _page(await insight.get_report(ctx, caller, bot, "rules"), limit, cursor)
     )

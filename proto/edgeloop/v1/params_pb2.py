@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from proto.edgeloop.v1 import events_pb2 as proto_dot_edgeloop_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/edgeloop/v1/params.proto\x12\x0b\x65\x64geloop.v1\x1a\x1eproto/edgeloop/v1/events.proto\"(\n\x0e\x43onvictionGate\x12\x16\n\x0emin_conviction\x18\x01 \x01(\x01\"(\n\x07\x46\x65\x65Gate\x12\x1d\n\x15min_expected_edge_bps\x18\x01 \x01(\x01\"[\n\x05Gates\x12/\n\nconviction\x18\x01 \x01(\x0b\x32\x1b.edgeloop.v1.ConvictionGate\x12!\n\x03\x66\x65\x65\x18\x02 \x01(\x0b\x32\x14.edgeloop.v1.FeeGate\"R\n\x0cSizingBucket\x12\x16\n\x0emin_conviction\x18\x01 \x01(\x01\x12\x16\n\x0emax_conviction\x18\x02 \x01(\x01\x12\x12\n\nmultiplier\x18\x03 \x01(\x01\"4\n\x06Sizing\x12*\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x19.edgeloop.v1.SizingBucket\"\x97\x01\n\x0c\x42lockedCombo\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12)\n\tdirection\x18\x02 \x01(\x0e\x32\x16.edgeloop.v1.Direction\x12\r\n\x05since\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06trades\x18\x05 \x01(\x03\x12\x10\n\x08win_rate\x18\x06 \x01(\x01\x12\x0b\n\x03pnl\x18\x07 \x01(\x01\"\xe3\x01\n\nAllocation\x12;\n\nstrategies\x18\x01 \x03(\x0b\x32\'.edgeloop.v1.Allocation.StrategiesEntry\x12\x35\n\x07symbols\x18\x02 \x03(\x0b\x32$.edgeloop.v1.Allocation.SymbolsEntry\x1a\x31\n\x0fStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cSymbolsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"-\n\nHoldPolicy\x12\x10\n\x08target_s\x18\x01 \x01(\x03\x12\r\n\x05max_s\x18\x02 \x01(\x03\"\xbc\x01\n\x08HoldTime\x12(\n\x07\x64\x65\x66\x61ult\x18\x01 \x01(\x0b\x32\x17.edgeloop.v1.HoldPolicy\x12:\n\x0b\x62y_strategy\x18\x02 \x03(\x0b\x32%.edgeloop.v1.HoldTime.ByStrategyEntry\x1aJ\n\x0f\x42yStrategyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.edgeloop.v1.HoldPolicy:\x02\x38\x01\"\xe6\x04\n\rParamDocument\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\ncreated_at\x18\x03 \x01(\t\x12(\n\x06source\x18\x04 \x01(\x0e\x32\x18.edgeloop.v1.ParamSource\x12\x15\n\x08\x63ycle_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_weight\x18\x06 \x01(\x01\x12\x38\n\x07weights\x18\x07 \x03(\x0b\x32\'.edgeloop.v1.ParamDocument.WeightsEntry\x12G\n\x0fsignal_horizons\x18\x08 \x03(\x0b\x32..edgeloop.v1.ParamDocument.SignalHorizonsEntry\x12!\n\x05gates\x18\t \x01(\x0b\x32\x12.edgeloop.v1.Gates\x12#\n\x06sizing\x18\n \x01(\x0b\x32\x13.edgeloop.v1.Sizing\x12\x31\n\x0e\x62locked_combos\x18\x0b \x03(\x0b\x32\x19.edgeloop.v1.BlockedCombo\x12+\n\nallocation\x18\x0c \x01(\x0b\x32\x17.edgeloop.v1.Allocation\x12(\n\thold_time\x18\r \x01(\x0b\x32\x15.edgeloop.v1.HoldTime\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x35\n\x13SignalHorizonsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_cycle_id*\x91\x01\n\x0bParamSource\x12\x1c\n\x18PARAM_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14PARAM_SOURCE_DEFAULT\x10\x01\x12\x16\n\x12PARAM_SOURCE_CYCLE\x10\x02\x12\x19\n\x15PARAM_SOURCE_ROLLBACK\x10\x03\x12\x17\n\x13PARAM_SOURCE_MANUAL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/edgeloop/v1/params.proto\x12\x0b\x65\x64geloop.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eproto/edgeloop/v1/events.proto\"(\n\x0e\x43onvictionGate\x12\x16\n\x0emin_conviction\x18\x01 \x01(\x01\"(\n\x07\x46\x65\x65Gate\x12\x1d\n\x15min_expected_edge_bps\x18\x01 \x01(\x01\"[\n\x05Gates\x12/\n\nconviction\x18\x01 \x01(\x0b\x32\x1b.edgeloop.v1.ConvictionGate\x12!\n\x03\x66\x65\x65\x18\x02 \x01(\x0b\x32\x14.edgeloop.v1.FeeGate\"R\n\x0cSizingBucket\x12\x16\n\x0emin_conviction\x18\x01 \x01(\x01\x12\x16\n\x0emax_conviction\x18\x02 \x01(\x01\x12\x12\n\nmultiplier\x18\x03 \x01(\x01\"4\n\x06Sizing\x12*\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x19.edgeloop.v1.SizingBucket\"\x97\x01\n\x0c\x42lockedCombo\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12)\n\tdirection\x18\x02 \x01(\x0e\x32\x16.edgeloop.v1.Direction\x12\r\n\x05since\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06trades\x18\x05 \x01(\x03\x12\x10\n\x08win_rate\x18\x06 \x01(\x01\x12\x0b\n\x03pnl\x18\x07 \x01(\x01\"\xe3\x01\n\nAllocation\x12;\n\nstrategies\x18\x01 \x03(\x0b\x32\'.edgeloop.v1.Allocation.StrategiesEntry\x12\x35\n\x07symbols\x18\x02 \x03(\x0b\x32$.edgeloop.v1.Allocation.SymbolsEntry\x1a\x31\n\x0fStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cSymbolsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"-\n\nHoldPolicy\x12\x10\n\x08target_s\x18\x01 \x01(\x03\x12\r\n\x05max_s\x18\x02 \x01(\x03\"\xbc\x01\n\x08HoldTime\x12(\n\x07\x64\x65\x66\x61ult\x18\x01 \x01(\x0b\x32\x17.edgeloop.v1.HoldPolicy\x12:\n\x0b\x62y_strategy\x18\x02 \x03(\x0b\x32%.edgeloop.v1.HoldTime.ByStrategyEntry\x1aJ\n\x0f\x42yStrategyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.edgeloop.v1.HoldPolicy:\x02\x38\x01\"y\n\rRegimeWeights\x12\x38\n\x07weights\x18\x01 \x03(\x0b\x32\'.edgeloop.v1.RegimeWeights.WeightsEntry\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xc7\x01\n\x04Rule\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\x04when\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\t\x12+\n\x05stats\x18\x04 \x03(\x0b\x32\x1c.edgeloop.v1.Rule.StatsEntry\x12\r\n\x05since\x18\x05 \x01(\t\x12\x12\n\nexpires_at\x18\x06 \x01(\t\x1a,\n\nStatsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xae\x07\n\rParamDocument\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\ncreated_at\x18\x03 \x01(\t\x12(\n\x06source\x18\x04 \x01(\x0e\x32\x18.edgeloop.v1.ParamSource\x12\x15\n\x08\x63ycle_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_weight\x18\x06 \x01(\x01\x12\x38\n\x07weights\x18\x07 \x03(\x0b\x32\'.edgeloop.v1.ParamDocument.WeightsEntry\x12G\n\x0fsignal_horizons\x18\x08 \x03(\x0b\x32..edgeloop.v1.ParamDocument.SignalHorizonsEntry\x12!\n\x05gates\x18\t \x01(\x0b\x32\x12.edgeloop.v1.Gates\x12#\n\x06sizing\x18\n \x01(\x0b\x32\x13.edgeloop.v1.Sizing\x12\x31\n\x0e\x62locked_combos\x18\x0b \x03(\x0b\x32\x19.edgeloop.v1.BlockedCombo\x12+\n\nallocation\x18\x0c \x01(\x0b\x32\x17.edgeloop.v1.Allocation\x12(\n\thold_time\x18\r \x01(\x0b\x32\x15.edgeloop.v1.HoldTime\x12J\n\x11weights_by_regime\x18\x14 \x03(\x0b\x32/.edgeloop.v1.ParamDocument.WeightsByRegimeEntry\x12K\n\x11\x64irection_routing\x18\x15 \x03(\x0b\x32\x30.edgeloop.v1.ParamDocument.DirectionRoutingEntry\x12 \n\x05rules\x18\x16 \x03(\x0b\x32\x11.edgeloop.v1.Rule\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x35\n\x13SignalHorizonsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aR\n\x14WeightsByRegimeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.edgeloop.v1.RegimeWeights:\x02\x38\x01\x1a\x37\n\x15\x44irectionRoutingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_cycle_id*\x91\x01\n\x0bParamSource\x12\x1c\n\x18PARAM_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14PARAM_SOURCE_DEFAULT\x10\x01\x12\x16\n\x12PARAM_SOURCE_CYCLE\x10\x02\x12\x19\n\x15PARAM_SOURCE_ROLLBACK\x10\x03\x12\x17\n\x13PARAM_SOURCE_MANUAL\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,40 +39,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALLOCATION_SYMBOLSENTRY']._serialized_options = b'8\001'
   _globals['_HOLDTIME_BYSTRATEGYENTRY']._loaded_options = None
   _globals['_HOLDTIME_BYSTRATEGYENTRY']._serialized_options = b'8\001'
+  _globals['_REGIMEWEIGHTS_WEIGHTSENTRY']._loaded_options = None
+  _globals['_REGIMEWEIGHTS_WEIGHTSENTRY']._serialized_options = b'8\001'
+  _globals['_RULE_STATSENTRY']._loaded_options = None
+  _globals['_RULE_STATSENTRY']._serialized_options = b'8\001'
   _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._loaded_options = None
   _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._serialized_options = b'8\001'
   _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._loaded_options = None
   _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._serialized_options = b'8\001'
-  _globals['_PARAMSOURCE']._serialized_start=1634
-  _globals['_PARAMSOURCE']._serialized_end=1779
-  _globals['_CONVICTIONGATE']._serialized_start=79
-  _globals['_CONVICTIONGATE']._serialized_end=119
-  _globals['_FEEGATE']._serialized_start=121
-  _globals['_FEEGATE']._serialized_end=161
-  _globals['_GATES']._serialized_start=163
-  _globals['_GATES']._serialized_end=254
-  _globals['_SIZINGBUCKET']._serialized_start=256
-  _globals['_SIZINGBUCKET']._serialized_end=338
-  _globals['_SIZING']._serialized_start=340
-  _globals['_SIZING']._serialized_end=392
-  _globals['_BLOCKEDCOMBO']._serialized_start=395
-  _globals['_BLOCKEDCOMBO']._serialized_end=546
-  _globals['_ALLOCATION']._serialized_start=549
-  _globals['_ALLOCATION']._serialized_end=776
-  _globals['_ALLOCATION_STRATEGIESENTRY']._serialized_start=679
-  _globals['_ALLOCATION_STRATEGIESENTRY']._serialized_end=728
-  _globals['_ALLOCATION_SYMBOLSENTRY']._serialized_start=730
-  _globals['_ALLOCATION_SYMBOLSENTRY']._serialized_end=776
-  _globals['_HOLDPOLICY']._serialized_start=778
-  _globals['_HOLDPOLICY']._serialized_end=823
-  _globals['_HOLDTIME']._serialized_start=826
-  _globals['_HOLDTIME']._serialized_end=1014
-  _globals['_HOLDTIME_BYSTRATEGYENTRY']._serialized_start=940
-  _globals['_HOLDTIME_BYSTRATEGYENTRY']._serialized_end=1014
-  _globals['_PARAMDOCUMENT']._serialized_start=1017
-  _globals['_PARAMDOCUMENT']._serialized_end=1631
-  _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._serialized_start=1517
-  _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._serialized_end=1563
-  _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._serialized_start=1565
-  _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._serialized_end=1618
+  _globals['_PARAMDOCUMENT_WEIGHTSBYREGIMEENTRY']._loaded_options = None
+  _globals['_PARAMDOCUMENT_WEIGHTSBYREGIMEENTRY']._serialized_options = b'8\001'
+  _globals['_PARAMDOCUMENT_DIRECTIONROUTINGENTRY']._loaded_options = None
+  _globals['_PARAMDOCUMENT_DIRECTIONROUTINGENTRY']._serialized_options = b'8\001'
+  _globals['_PARAMSOURCE']._serialized_start=2317
+  _globals['_PARAMSOURCE']._serialized_end=2462
+  _globals['_CONVICTIONGATE']._serialized_start=109
+  _globals['_CONVICTIONGATE']._serialized_end=149
+  _globals['_FEEGATE']._serialized_start=151
+  _globals['_FEEGATE']._serialized_end=191
+  _globals['_GATES']._serialized_start=193
+  _globals['_GATES']._serialized_end=284
+  _globals['_SIZINGBUCKET']._serialized_start=286
+  _globals['_SIZINGBUCKET']._serialized_end=368
+  _globals['_SIZING']._serialized_start=370
+  _globals['_SIZING']._serialized_end=422
+  _globals['_BLOCKEDCOMBO']._serialized_start=425
+  _globals['_BLOCKEDCOMBO']._serialized_end=576
+  _globals['_ALLOCATION']._serialized_start=579
+  _globals['_ALLOCATION']._serialized_end=806
+  _globals['_ALLOCATION_STRATEGIESENTRY']._serialized_start=709
+  _globals['_ALLOCATION_STRATEGIESENTRY']._serialized_end=758
+  _globals['_ALLOCATION_SYMBOLSENTRY']._serialized_start=760
+  _globals['_ALLOCATION_SYMBOLSENTRY']._serialized_end=806
+  _globals['_HOLDPOLICY']._serialized_start=808
+  _globals['_HOLDPOLICY']._serialized_end=853
+  _globals['_HOLDTIME']._serialized_start=856
+  _globals['_HOLDTIME']._serialized_end=1044
+  _globals['_HOLDTIME_BYSTRATEGYENTRY']._serialized_start=970
+  _globals['_HOLDTIME_BYSTRATEGYENTRY']._serialized_end=1044
+  _globals['_REGIMEWEIGHTS']._serialized_start=1046
+  _globals['_REGIMEWEIGHTS']._serialized_end=1167
+  _globals['_REGIMEWEIGHTS_WEIGHTSENTRY']._serialized_start=1121
+  _globals['_REGIMEWEIGHTS_WEIGHTSENTRY']._serialized_end=1167
+  _globals['_RULE']._serialized_start=1170
+  _globals['_RULE']._serialized_end=1369
+  _globals['_RULE_STATSENTRY']._serialized_start=1325
+  _globals['_RULE_STATSENTRY']._serialized_end=1369
+  _globals['_PARAMDOCUMENT']._serialized_start=1372
+  _globals['_PARAMDOCUMENT']._serialized_end=2314
+  _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._serialized_start=1121
+  _globals['_PARAMDOCUMENT_WEIGHTSENTRY']._serialized_end=1167
+  _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._serialized_start=2107
+  _globals['_PARAMDOCUMENT_SIGNALHORIZONSENTRY']._serialized_end=2160
+  _globals['_PARAMDOCUMENT_WEIGHTSBYREGIMEENTRY']._serialized_start=2162
+  _globals['_PARAMDOCUMENT_WEIGHTSBYREGIMEENTRY']._serialized_end=2244
+  _globals['_PARAMDOCUMENT_DIRECTIONROUTINGENTRY']._serialized_start=2246
+  _globals['_PARAMDOCUMENT_DIRECTIONROUTINGENTRY']._serialized_end=2301
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from proto.edgeloop.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -120,8 +121,44 @@ class HoldTime(_message.Message):
     by_strategy: _containers.MessageMap[str, HoldPolicy]
     def __init__(self, default: _Optional[_Union[HoldPolicy, _Mapping]] = ..., by_strategy: _Optional[_Mapping[str, HoldPolicy]] = ...) -> None: ...
 
+class RegimeWeights(_message.Message):
+    __slots__ = ("weights",)
+    class WeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.ScalarMap[str, float]
+    def __init__(self, weights: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class Rule(_message.Message):
+    __slots__ = ("id", "when", "effect", "stats", "since", "expires_at")
+    class StatsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WHEN_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    when: _struct_pb2.Struct
+    effect: str
+    stats: _containers.ScalarMap[str, float]
+    since: str
+    expires_at: str
+    def __init__(self, id: _Optional[str] = ..., when: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., effect: _Optional[str] = ..., stats: _Optional[_Mapping[str, float]] = ..., since: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
 class ParamDocument(_message.Message):
-    __slots__ = ("bot_id", "version", "created_at", "source", "cycle_id", "default_weight", "weights", "signal_horizons", "gates", "sizing", "blocked_combos", "allocation", "hold_time")
+    __slots__ = ("bot_id", "version", "created_at", "source", "cycle_id", "default_weight", "weights", "signal_horizons", "gates", "sizing", "blocked_combos", "allocation", "hold_time", "weights_by_regime", "direction_routing", "rules")
     class WeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +167,20 @@ class ParamDocument(_message.Message):
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     class SignalHorizonsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class WeightsByRegimeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: RegimeWeights
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[RegimeWeights, _Mapping]] = ...) -> None: ...
+    class DirectionRoutingEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +200,9 @@ class ParamDocument(_message.Message):
     BLOCKED_COMBOS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATION_FIELD_NUMBER: _ClassVar[int]
     HOLD_TIME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_BY_REGIME_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_ROUTING_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     bot_id: str
     version: int
     created_at: str
@@ -162,4 +216,7 @@ class ParamDocument(_message.Message):
     blocked_combos: _containers.RepeatedCompositeFieldContainer[BlockedCombo]
     allocation: Allocation
     hold_time: HoldTime
-    def __init__(self, bot_id: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[str] = ..., source: _Optional[_Union[ParamSource, str]] = ..., cycle_id: _Optional[str] = ..., default_weight: _Optional[float] = ..., weights: _Optional[_Mapping[str, float]] = ..., signal_horizons: _Optional[_Mapping[str, str]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., sizing: _Optional[_Union[Sizing, _Mapping]] = ..., blocked_combos: _Optional[_Iterable[_Union[BlockedCombo, _Mapping]]] = ..., allocation: _Optional[_Union[Allocation, _Mapping]] = ..., hold_time: _Optional[_Union[HoldTime, _Mapping]] = ...) -> None: ...
+    weights_by_regime: _containers.MessageMap[str, RegimeWeights]
+    direction_routing: _containers.ScalarMap[str, str]
+    rules: _containers.RepeatedCompositeFieldContainer[Rule]
+    def __init__(self, bot_id: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[str] = ..., source: _Optional[_Union[ParamSource, str]] = ..., cycle_id: _Optional[str] = ..., default_weight: _Optional[float] = ..., weights: _Optional[_Mapping[str, float]] = ..., signal_horizons: _Optional[_Mapping[str, str]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., sizing: _Optional[_Union[Sizing, _Mapping]] = ..., blocked_combos: _Optional[_Iterable[_Union[BlockedCombo, _Mapping]]] = ..., allocation: _Optional[_Union[Allocation, _Mapping]] = ..., hold_time: _Optional[_Union[HoldTime, _Mapping]] = ..., weights_by_regime: _Optional[_Mapping[str, RegimeWeights]] = ..., direction_routing: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
