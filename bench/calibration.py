@@ -50,10 +50,10 @@ from core.learn.enrich import resolve_and_enrich
 from core.learn.frames import CycleInputs, empty_outcomes, empty_trades
 from core.learn.proposal import Proposal
 from core.learn.significance import mean_test
-from core.learn.stats import lag_for, spacing_of, summarize
 from core.learn.weights import component_stats, test_weights
 from core.schemas.config import LearningConfig
 from core.schemas.params import ParamSections, default_sections
+from tests.learn.old_t import lag_for, spacing_of, summarize  # the pre-#10 baseline
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the bot's first hour
 MINUTE_MS = 60_000

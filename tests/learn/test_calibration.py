@@ -16,10 +16,10 @@ import pandas as pd
 from core.learn.cycle import run_cycle
 from core.learn.frames import CycleInputs, empty_outcomes
 from core.learn.significance import ZERO_VARIANCE, mean_test, overlap_clusters
-from core.learn.stats import hac_lag, summarize
 from core.schemas.config import LearningConfig
 from core.schemas.params import default_sections
 from tests.learn.markets import T0, cycles, market
+from tests.learn.old_t import hac_lag, summarize
 
 CONFIG = LearningConfig()
 HOUR = 3_600_000

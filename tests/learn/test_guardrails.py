@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.learn.guardrails import allocation_step, exploration_floor, normalise, relative_step
-from core.learn.stats import isotonic, wilson_interval
+from core.learn.significance import wilson
 
 finite = st.floats(min_value=0.01, max_value=10.0, allow_nan=False)
 steps = st.floats(min_value=0.01, max_value=1.0, exclude_max=True)
@@ -58,17 +58,7 @@ def test_allocation_sums_to_one_keeps_the_floor_and_the_cap(
         assert abs(new[k] - current[k]) <= max_step * current[k] + 2e-6
 
 
-@settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.floats(-100, 100), min_size=1, max_size=20))
-def test_isotonic_is_monotone_and_keeps_the_weighted_mean(values: list[float]) -> None:
-    x = np.array(values)
-    w = np.ones_like(x)
-    fit = isotonic(x, w)
-    assert np.all(np.diff(fit) >= -1e-9)
-    assert math.isclose(fit.sum(), x.sum(), rel_tol=1e-9, abs_tol=1e-6)
-
-
 def test_wilson_interval_known_values() -> None:
-    low, high = wilson_interval(np.array([15.0, 0.0]), np.array([60.0, 0.0]))
-    assert np.allclose([low[0], high[0]], [0.1578, 0.3725], atol=1e-3)
-    assert (low[1], high[1]) == (0.0, 1.0)
+    low, high = wilson(15.0, 60.0)
+    assert np.allclose([low, high], [0.1578, 0.3725], atol=1e-3)
+    assert wilson(0.0, 0.0) == (0.0, 1.0)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from core.learn.outcomes import resolve_outcomes
-from core.learn.stats import autocovariances, bartlett_long_run_variance, newey_west_t
 from tests.learn.markets import T0, market
+from tests.learn.old_t import autocovariances, bartlett_long_run_variance, newey_west_t
 
 
 def test_window_sum_variance_equals_the_bartlett_autocovariance_sum() -> None:
