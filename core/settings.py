@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -60,7 +62,22 @@ class Settings(BaseSettings):
         description="Directory for Parquet archives of expiring events (per bot, table and period, with a "
         "manifest). Set: nothing is removed before its archive is written and verified. Unset: no archives.",
     )
-    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    notify_recheck_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: while the notification channel is up, cached versions and keys are trusted until "
+        "notified and re-checked in one sweep this often.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of every process: debug, info, warning, error."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or one JSON object per line.")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from core.schemas.timefmt import Rfc3339, ms_to_rfc3339
 from core.services import insight, retention, schedule
 from core.services.auth import Principal
 from core.services.context import ServiceContext
+from core.services.params import observe_version
 from core.store import repos
 
 
@@ -62,6 +63,7 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                 row.created_at,
                 now,
             )
+            observe_version(ctx, bot_id, row.current_version)
             bots.append(
                 BotStatus(
                     id=row.id,

@@ -70,13 +70,23 @@ async def add_key(session: AsyncSession, key: ApiKey) -> None:
     await session.flush()
 
 
-async def revoke_key(session: AsyncSession, bot_id: str, key_id: str, now_ms: int) -> bool:
+async def revoke_key(session: AsyncSession, bot_id: str | None, key_id: str, now_ms: int) -> bool:
+    """Revoke a live key: ``bot_id`` None means an admin key. False when no such live key exists."""
+    owner = ApiKey.bot_id == bot_id if bot_id is not None else ApiKey.scope == "admin"
     result = await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.bot_id == bot_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now_ms)
+        update(ApiKey).where(ApiKey.id == key_id, owner, ApiKey.revoked_at.is_(None)).values(revoked_at=now_ms)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def list_keys(session: AsyncSession, *, scope: str | None, after: str | None, limit: int) -> list[ApiKey]:
+    """Keys by id (admin keys with ``scope="admin"``); revoked ones included."""
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit)
+    if scope is not None:
+        query = query.where(ApiKey.scope == scope)
+    if after is not None:
+        query = query.where(ApiKey.id > after)
+    return list((await session.execute(query)).scalars())
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:

@@ -1,0 +1,33 @@
+"""Admin keys: list and revoke (DESIGN.md section 11). Admin keys are created with `edgeloop keys create --admin`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.rest.deps import Caller, Ctx
+from api.rest.problems import ERROR_RESPONSES
+from core.schemas.resources import KeyRead, Page
+from core.services import bots
+from core.services.paging import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
+
+
+@router.get("/keys", summary="Admin keys by id, revoked ones included (admin)")
+async def list_admin_keys(
+    ctx: Ctx,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Page[KeyRead]:
+    return await bots.list_keys(ctx, caller, scope="admin", limit=limit, cursor=cursor)
+
+
+@router.delete(
+    "/keys/{key_id}", status_code=204, summary="Revoke an admin key (admin); live calls made with it end within 1 s"
+)
+async def revoke_admin_key(ctx: Ctx, caller: Caller, key_id: str) -> Response:
+    await bots.revoke_admin_key(ctx, caller, key_id)
+    return Response(status_code=204)
