@@ -26,10 +26,18 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(10_000, ge=1, description="Most events accepted in one ingest request (else 413).")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest ingest body in bytes (else 413).")
     params_cache_ttl_s: float = Field(
-        1.0, ge=0, le=60, description="Seconds a bot's current version is trusted before the DB is asked again."
+        1.0,
+        ge=0,
+        le=60,
+        description="Seconds a bot's current version is trusted before the DB is asked again, while no notification "
+        "channel is up (SQLite, or PostgreSQL's channel down); with it, new versions are pushed.",
     )
     auth_cache_ttl_s: float = Field(
-        2.0, ge=0, le=60, description="Seconds a verified API key is trusted before the DB is asked again."
+        1.0,
+        ge=0,
+        le=60,
+        description="Seconds a verified API key is trusted before the DB is asked again, while no notification "
+        "channel is up (SQLite, or PostgreSQL's channel down); with it, revocations are pushed.",
     )
     max_wait_s: int = Field(60, ge=0, le=600, description="Longest ?wait= long-poll, in seconds.")
     metrics_public: bool = Field(True, description="Serve /metrics without a key; false requires an admin key.")

@@ -90,7 +90,7 @@ def _known(ctx: ServiceContext, token: str) -> Principal | None:
         return Principal(ADMIN_TOKEN_ID, "admin")
     digest = hash_key(token)
     cached = ctx.auth_cache.get(digest)
-    if cached is None:
+    if cached is None or cached[1].key_id in ctx.revoked_keys:
         return None
     if ctx.push_live:  # trusted until a revocation notification drops it
         return cached[1]

@@ -108,7 +108,7 @@ async def recheck(ctx: ServiceContext) -> None:
         for i in range(0, len(bots), _CHUNK):
             chunk = bots[i : i + _CHUNK]
             rows = await session.execute(select(Bot.id, Bot.current_version).where(Bot.id.in_(chunk)))
-            current = dict(rows.tuples().all())
+            current: dict[str, int] = {bot_id: version for bot_id, version in rows}
             for bot_id in chunk:
                 cached = ctx.params_cache.get(bot_id)
                 if cached is not None and cached[1].version != current.get(bot_id):
@@ -206,7 +206,7 @@ class Listener:
         next_sweep = time.monotonic() + self._recheck_s
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), PING_S)
+                await asyncio.wait_for(lost.wait(), min(PING_S, self._recheck_s))
             if lost.is_set():
                 break
             await asyncio.wait_for(conn.fetchval("SELECT 1"), PING_S)
