@@ -16,8 +16,8 @@ from core.schemas.timefmt import ms_to_rfc3339
 from core.services import notify
 from core.services.auth import ADMIN_TOKEN_ID, Principal, new_key, require_admin, require_bot
 from core.services.context import ServiceContext
-from core.services.params import observe_version
 from core.services.paging import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from core.services.params import observe_version
 from core.services.validation import field_errors, is_bot_id, require_stored_id
 from core.store import repos
 from core.store.models import ApiKey, Bot

@@ -91,7 +91,9 @@ class ServiceContext:
     # In-process caches; see core/services/params.py and auth.py for their rules.
     params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
-    key_revocations: int = 0  # keys revoked (here or, notified, elsewhere); a key lookup that overlapped one is not cached
+    key_revocations: int = (
+        0  # keys revoked (here or, notified, elsewhere); a key lookup that overlapped one is not cached
+    )
     revoked_keys: set[str] = field(default_factory=set)  # key ids known revoked: live calls holding one end
     invalidations: int = 0  # params entries dropped by notifications; a refresh that overlapped one is not cached
     push_live: bool = False  # the notification channel is up: cache entries are trusted until notified

@@ -25,7 +25,9 @@ CYCLE_DURATION = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
 )
 PARAMS_CACHE = Counter(
-    "edgeloop_params_cache_total", "Current-params lookups answered from the process cache (hit) or the DB (miss).", ["result"]
+    "edgeloop_params_cache_total",
+    "Current-params lookups answered from the process cache (hit) or the DB (miss).",
+    ["result"],
 )
 NOTIFICATIONS = Counter(
     "edgeloop_notifications_received_total", "Cross-process notifications received, by kind.", ["kind"]

@@ -51,7 +51,10 @@ def _is_postgres(session: AsyncSession) -> bool:
 async def publish(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Queue a notification in the caller's transaction (PostgreSQL); it is delivered on commit."""
     if _is_postgres(session):
-        await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": orjson.dumps(payload).decode()})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": orjson.dumps(payload).decode()},
+        )
 
 
 async def publish_version(session: AsyncSession, bot_id: str, version: int) -> None:
@@ -161,7 +164,7 @@ class Listener:
             self.ctx.notifier.wake()  # waiters go back to polling the database
 
     async def _run(self) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         settings = self.ctx.settings
         dsn = asyncpg_dsn(settings.database_url)

@@ -280,6 +280,11 @@ async def last_heartbeat(session: AsyncSession) -> int | None:
     return (await session.execute(select(func.max(WorkerHeartbeat.last_seen)))).scalar_one_or_none()
 
 
+async def heartbeats(session: AsyncSession, limit: int = 50) -> list[WorkerHeartbeat]:
+    query = select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
 # --- cycles, outcomes, heartbeats (learning loop) ---------------------------------------------
 
 OUTCOMES: Table = SignalOutcome.__table__  # type: ignore[assignment]
@@ -414,3 +419,9 @@ async def outcome_status_counts(session: AsyncSession, bot_id: str) -> dict[str,
     """Stored outcomes of the bot by status (``resolved``, ``gap``), kept by the outcome writer: no scan."""
     row = (await session.execute(select(Bot.resolved_count, Bot.gap_count).where(Bot.id == bot_id))).one_or_none()
     return dict(zip(("resolved", "gap"), row or (0, 0), strict=True))
+
+
+async def queued_cycle_count(session: AsyncSession) -> int:
+    """Cycles waiting to run, over every bot."""
+    query = select(func.count()).select_from(Cycle).where(Cycle.status == "queued")
+    return int((await session.execute(query)).scalar_one())

@@ -12,7 +12,6 @@ from tests.builders import create_bot
 from tests.conftest import ADMIN
 
 
-
 async def test_a_pending_long_poll_answers_401_once_its_key_is_revoked(client: httpx.AsyncClient) -> None:
     await create_bot(client)
     created = (await client.post("/v1/bots/alpha/keys", headers=ADMIN)).json()
