@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api.rest import problems, spec
 from api.rest.bodies import StrictBodies
+from api.rest.docs import install_docs
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
 from api.rest.routes import admin, audit, bots, cycles, events, insight, params, system
@@ -75,7 +76,15 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         finally:
             await own.close()
 
-    app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="edgeloop",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from the installed package instead of a CDN (api/rest/docs.py)
+        redoc_url=None,
+    )
+    install_docs(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
