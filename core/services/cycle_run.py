@@ -18,7 +18,7 @@ from core.errors import EdgeloopError, ErrorKind, not_found
 from core.learn.enrich import resolve_pending
 from core.learn.frames import CycleInputs
 from core.learn.outcomes import Resolution
-from core.learn.proposal import Proposal
+from core.learn.proposal import Proposal, alters_behaviour
 from core.schemas.config import LearningConfig
 from core.schemas.enums import AuditAction, CycleKind
 from core.schemas.params import ParamSections
@@ -196,7 +196,14 @@ async def _record(
             return True, None
         changes = proposal.changes_as_dicts()
         applied = None
-        if changes and not row.dry_run and snap.config.auto_apply:
+        # Changes that alter nothing a bot would do (components entering at the default weight) are recorded
+        # on the cycle below, without a version that would wake every long-poll for nothing.
+        if (
+            changes
+            and not row.dry_run
+            and snap.config.auto_apply
+            and alters_behaviour(snap.sections, proposal.sections)
+        ):
             document = await commit_version(
                 ctx,
                 session,
