@@ -14,8 +14,8 @@ from core.schemas.timefmt import Rfc3339, ms_to_rfc3339
 from core.services import insight, retention, schedule
 from core.services.auth import Principal
 from core.services.context import ServiceContext
-from core.services.params import observe_version
 from core.services.metrics import QUEUE_DEPTH
+from core.services.params import observe_version
 from core.store import repos
 from core.store.db import DATABASE_FAILURES
 
