@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from core.store.db import DB_QUERIES
+
+__all__ = ["DB_QUERIES"]  # declared beside the engine it counts; listed here with the others
+
 HTTP_REQUESTS = Counter(
     "edgeloop_http_requests_total", "HTTP requests by route and status.", ["method", "route", "status"]
 )

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.services import bots, cycles, status
 from core.services.context import ServiceContext
 from core.services.metrics import QUEUE_DEPTH
+from core.settings import Settings
 from proto.edgeloop.v1 import learning_pb2
 from proto.edgeloop.v1.learning_pb2_grpc import LearningServiceStub
 from tests.builders import create_bot, price, signal
@@ -105,3 +106,19 @@ async def test_queue_depth_counts_waiting_cycles(ctx: ServiceContext) -> None:
         await cycles.trigger_cycle(ctx, bots.CLI_PRINCIPAL, "alpha", "continuous", False)
     await status.refresh_gauges(ctx)
     assert QUEUE_DEPTH._value.get() == 2
+
+
+async def test_database_queries_are_counted_and_a_cached_poll_makes_none(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    bot = await create_bot(client)
+    await client.get("/v1/bots/alpha/params", headers=bot)  # warms the key and the document
+    before = await scrape(client)
+    await client.get("/v1/bots/alpha/params", headers=bot)
+    await client.get("/v1/bots/alpha/params", headers={**bot, "If-None-Match": '"1"'})
+    middle = await scrape(client)
+    if settings.database_url.startswith("postgresql"):  # notified caches: no TTL, no background refresh
+        assert moved(before, middle, "edgeloop_db_queries_total") == 1  # the scrape's own (queue depth)
+    await client.get("/v1/bots/alpha/params/versions", headers=bot)
+    after = await scrape(client)
+    assert moved(middle, after, "edgeloop_db_queries_total") >= 1
