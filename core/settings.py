@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="Directory for Parquet archives of expiring events (per bot, table and period, with a "
         "manifest). Set: nothing is removed before its archive is written and verified. Unset: no archives.",
     )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="`edgeloop worker` serves its own /metrics (cycles, durations, queries) on this port "
+        "(on EDGELOOP_HOST); unset: none.",
+    )
     notify_recheck_s: float = Field(
         30.0,
         gt=0,

@@ -29,12 +29,12 @@ async def pg_url(pg_template: str | BaseException) -> AsyncIterator[str]:
 
 async def test_a_version_is_visible_here_at_once_and_elsewhere_within_100ms(pg_url: str, redis_url: str) -> None:
     env = {"database_url": pg_url, "redis_url": redis_url, "admin_token": ADMIN_TOKEN}
-    port_a, port_b = free_port(), free_port()
+    port_a, port_b, port_w = free_port(), free_port(), free_port()
     a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     with (
         process("api", env=env_for(**env, port=str(port_a)), ready_url=f"{a}/healthz"),
         process("api", env=env_for(**env, port=str(port_b)), ready_url=f"{b}/healthz"),
-        process("worker", env=env_for(**env)),
+        process("worker", env=env_for(**env, worker_metrics_port=str(port_w))),
     ):
         async with (
             httpx.AsyncClient(base_url=a, timeout=30) as api_a,
@@ -73,3 +73,6 @@ async def test_a_version_is_visible_here_at_once_and_elsewhere_within_100ms(pg_u
             assert poll_b_done_at
             assert poll_b_done_at[0] - shown_at < 0.1
             assert (await api_b.get("/v1/bots/alpha/params", headers=key)).json()["version"] == applied
+            # the worker ran the cycle: its own /metrics counts it
+            worker_metrics = (await api_a.get(f"http://127.0.0.1:{port_w}/metrics")).text
+            assert 'edgeloop_cycles_total{kind="continuous",status="succeeded"} 1.0' in worker_metrics
