@@ -1,7 +1,7 @@
 """A fleet of polling bots against two API processes on PostgreSQL, while versions keep coming.
 
 Self-contained: creates database ``el_bench_fleet_<pid>``, migrates it, creates ``--bots`` bots, serves the
-edgeloop API in two uvicorn processes (one worker each), and:
+edgeloop API in two uvicorn processes (one worker each, jobs to arq on ``--redis``), and:
 
 - ``--bots`` simulated bots (default 1,000), each ``GET /v1/bots/{bot}/params`` with ``If-None-Match`` once a
   second (random phase) for ``--seconds`` (default 120), half of them on each API process. The load runs in
@@ -156,7 +156,7 @@ async def _probe(base: str, bot: str, key: str, stop: float, seen: list[dict[str
 
 
 async def _queries(base: str) -> float:
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:  # behind the fleet's requests
         text = (await http.get("/metrics")).text
     match = re.search(r"^edgeloop_db_queries_total (\S+)$", text, re.M)
     return float(match.group(1)) if match else float("nan")
@@ -191,7 +191,9 @@ async def main(args: argparse.Namespace) -> int:
         url = sa_url(dsn)
         made = await _create_bots(url, args.bots)
         print(f"{len(made)} bots created", flush=True)
-        env = {**server_env(dsn), "EDGELOOP_LOG_LEVEL": "warning"}
+        # With Redis the API processes only enqueue (an embedded runner would tick over all bots at start-up);
+        # nothing is queued here, so Redis sees no traffic.
+        env = {**server_env(dsn), "EDGELOOP_LOG_LEVEL": "warning", "EDGELOOP_REDIS_URL": args.redis}
         async with (
             uvicorn_server("api.rest.app:create_app", env, factory=True) as (base_a, _),
             uvicorn_server("api.rest.app:create_app", env, factory=True) as (base_b, _),
@@ -204,7 +206,7 @@ async def main(args: argparse.Namespace) -> int:
             pipes, procs = [], []
             for shard in shards:
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_client_process, args=(shard, child))
+                proc = ctx.Process(target=_client_process, args=(shard, child), daemon=True)
                 proc.start()
                 pipes.append(parent)
                 procs.append(proc)
@@ -298,6 +300,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between committed versions")
     parser.add_argument("--probed", type=int, default=5, help="bots the committer changes in turn (long-polled)")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("EDGELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        help="Redis for the API processes' job queue (nothing is enqueued)",
+    )
     parser.add_argument(
         "--warmup", type=float, default=10.0, help="seconds of polling before the measured window (cold caches)"
     )
