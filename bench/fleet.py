@@ -90,9 +90,9 @@ async def _bot(port: int, bot: str, key: str, start: float, warm: float, stop: f
             elif status == 304:
                 out["not_modified"] += 1
             else:
-                out["errors"].append(f"HTTP {status}")
+                out["errors" if at - 1.0 >= warm else "warmup_errors"].append(f"HTTP {status}")
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError) as exc:
-            out["errors"].append(type(exc).__name__)
+            out["errors" if at - 1.0 >= warm else "warmup_errors"].append(type(exc).__name__)
             if writer is not None:
                 writer.close()
             reader = writer = None
@@ -101,7 +101,7 @@ async def _bot(port: int, bot: str, key: str, start: float, warm: float, stop: f
 
 
 def _client_process(bots: list[tuple[int, str, str]], conn: Any) -> None:
-    out: dict[str, Any] = {"latency": [], "ok": 0, "not_modified": 0, "errors": []}
+    out: dict[str, Any] = {"latency": [], "ok": 0, "not_modified": 0, "errors": [], "warmup_errors": []}
     conn.send("ready")
     start, warm, stop = conn.recv()
 
@@ -212,6 +212,7 @@ async def main(args: argparse.Namespace) -> int:
                 procs.append(proc)
             for pipe in pipes:
                 await asyncio.to_thread(pipe.recv)  # every client process is up
+            queries_start = sum([await _queries(b) for b in bases])
             start = time.time() + 1.0
             warm = start + args.warmup
             stop = warm + args.seconds
@@ -233,7 +234,6 @@ async def main(args: argparse.Namespace) -> int:
                 for base in bases
                 for i in range(args.probed)
             ]
-            queries_start = sum([await _queries(b) for b in bases])
             await asyncio.sleep(max(0.0, warm - time.time()))
             queries_before = sum([await _queries(b) for b in bases])
             results = [await asyncio.to_thread(pipe.recv) for pipe in pipes]
@@ -249,6 +249,7 @@ async def main(args: argparse.Namespace) -> int:
     latency = np.concatenate([r["latency"] for r in results]) * 1000
     polls = len(latency)
     errors = [e for r in results for e in r["errors"]]
+    warmup_errors = [e for r in results for e in r["warmup_errors"]]
     ok = sum(r["ok"] for r in results)
     not_modified = sum(r["not_modified"] for r in results)
     queries = queries_after - queries_before
@@ -268,6 +269,7 @@ async def main(args: argparse.Namespace) -> int:
         f"polls {polls:,} ({polls / args.seconds:,.0f}/s; 200: {ok:,}, 304: {not_modified:,}), errors {len(errors)}"
         + (f" ({', '.join(sorted(set(errors))[:5])})" if errors else "")
     )
+    print(f"warm-up ({args.warmup:.0f} s, every bot's first polls at once): errors {len(warmup_errors)}")
     print(f"latency p50 {pct(latency, 50):.2f} ms, p99 {pct(latency, 99):.2f} ms, max {latency.max():.1f} ms")
     print(
         f"database statements {queries:.0f} over the window = {queries / max(polls, 1):.5f} per poll "
