@@ -137,8 +137,9 @@ def _round_floats(value: Any) -> Any:
 
 
 class ParamDocument(ParamSections):
-    """One immutable version of a bot's parameters. Its floats are rounded to ``PARAM_DIGITS`` decimals, so a
-    served document carries no float noise (``0.404098``, not ``0.40409799999999996``)."""
+    """One immutable version of a bot's parameters; every float rounded to 6 decimals."""
+
+    # Rounded here, where every stored document is built, so no float noise (0.40409799999999996) reaches a bot.
 
     @model_validator(mode="before")
     @classmethod

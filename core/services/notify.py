@@ -172,7 +172,7 @@ class Listener:
         while True:
             try:
                 conn = await asyncpg.connect(dsn, timeout=settings.database_connect_timeout_s)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:
                 log.warning(
                     "notification channel down (%s: %s); caches use their TTLs; reconnecting in %.1fs",
                     type(exc).__name__,
@@ -185,7 +185,7 @@ class Listener:
             try:
                 await self._listen(conn)
                 delay = 0.5
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except Exception as exc:  # whatever broke the connection, the channel must come back
                 log.warning("notification channel lost (%s: %s); reconnecting", type(exc).__name__, exc)
             finally:
                 self._down()
