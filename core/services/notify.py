@@ -144,6 +144,7 @@ class Listener:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.connected = asyncio.Event()
+        self.backend_pid: int | None = None  # the listening connection's server process (for operators and tests)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -197,6 +198,7 @@ class Listener:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: _handle(self.ctx, payload))
+        self.backend_pid = conn.get_server_pid()
         # Notifications sent while we were not listening are lost: start from empty caches.
         self.ctx.params_cache.clear()
         self.ctx.auth_cache.clear()

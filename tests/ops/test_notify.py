@@ -108,10 +108,7 @@ async def test_the_listener_reconnects_and_falls_back_to_ttls_meanwhile(
     database = ctx.engine.url.database
     admin = await asyncpg.connect(host=ctx.engine.url.host, user=ctx.engine.url.username, database=database)
     try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = $1",
-            database,
-        )
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", other.listener.backend_pid)
     finally:
         await admin.close()
     for _ in range(100):
