@@ -186,6 +186,7 @@ async def revoke_admin_key(ctx: ServiceContext, principal: Principal, key_id: st
             "The admin token is configuration",
             "EDGELOOP_ADMIN_TOKEN is not a stored key: unset or change it and restart to revoke it.",
         )
+    require_stored_id(key_id, "key")
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
         if not await repos.revoke_key(session, None, key_id, now):
@@ -226,6 +227,7 @@ async def list_keys(
 
 async def revoke_any_key(ctx: ServiceContext, principal: Principal, key_id: str) -> None:
     """The CLI's ``keys revoke``: an admin or a bot key, by id."""
+    require_stored_id(key_id, "key")
     async with ctx.sessions() as session:
         row = await session.get(ApiKey, key_id)
     if row is None:

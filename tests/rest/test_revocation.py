@@ -55,3 +55,9 @@ async def test_a_revoked_admin_key_stops_working_and_bot_keys_cannot_manage_admi
     assert (await client.delete(f"/v1/admin/keys/{key_id}", headers=bot)).status_code == 403
     assert (await client.delete(f"/v1/admin/keys/{key_id}", headers=own)).status_code == 204  # may revoke itself
     assert (await client.get("/v1/admin/keys", headers=own)).status_code == 401
+
+
+async def test_an_admin_key_id_no_row_can_hold_is_404_not_500(client: httpx.AsyncClient) -> None:
+    for bad in ("k_%00", "x" * 200):
+        response = await client.delete(f"/v1/admin/keys/{bad}", headers=ADMIN)
+        assert response.status_code == 404 and response.json()["code"] == "key_not_found", response.text
