@@ -46,10 +46,10 @@ class KeyCreated(BaseModel):
 
 class KeyRead(BaseModel):
     key_id: str
-    scope: str = Field(..., description="`admin` or `bot`.")
+    scope: KeyScope = Field(..., description="`admin` or `bot`.")
     bot_id: str | None
-    created_at: str
-    revoked_at: str | None = Field(None, description="When it was revoked; null while it works.")
+    created_at: Rfc3339
+    revoked_at: Rfc3339 | None = Field(None, description="When it was revoked; null while it works.")
 
 
 class IngestResult(BaseModel):
