@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/calibration_trades.py
 	$(BIN)/python bench/calibration_enhanced.py
+	$(BIN)/python bench/fleet.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).
 lock: install

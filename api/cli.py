@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from core.errors import EdgeloopError
+from core.logs import configure_logging
+from core.schemas.resources import KeyRead
 from core.schemas.timefmt import ms_to_rfc3339, rfc3339_to_ms
 from core.services import archive as archive_service
 from core.services import bots as bot_service
@@ -39,14 +46,73 @@ def _fail(message: str) -> None:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment plus CLI flags; one clear line and exit 1 if they are invalid."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         _fail(f"invalid setting EDGELOOP_{str(first['loc'][0]).upper()}: {first['msg']}")
         raise
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _debug() -> bool:
+    return os.environ.get("EDGELOOP_LOG_LEVEL", "").lower() == "debug"
+
+
+def startup_hint(exc: BaseException, settings: Settings) -> str:
+    """One line saying what went wrong at start-up and what to do about it."""
+    url = make_url(settings.database_url)
+    for link in _causes(exc):
+        name = type(link).__name__
+        if name == "InvalidCatalogNameError":
+            name = url.database
+            return f'database "{name}" does not exist: create it (createdb {name}) or set EDGELOOP_DATABASE_URL'
+        if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+            return f"the database refused the login ({link}): fix the user in EDGELOOP_DATABASE_URL"
+        if isinstance(link, EdgeloopError):
+            return link.detail
+        if isinstance(link, OSError | TimeoutError):
+            where = f"{url.host or 'localhost'}:{url.port or 5432}" if url.get_backend_name() == "postgresql" else url
+            return f"cannot reach the database at {where} ({link or name}): is it running? or set EDGELOOP_DATABASE_URL"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in seen:
+        seen.append(link)
+        orig = getattr(link, "orig", None)
+        link = orig if isinstance(orig, BaseException) and orig not in seen else (link.__cause__ or link.__context__)
+    return seen
+
+
+def _sqlite_file_must_exist(settings: Settings) -> None:
+    # Opening a missing SQLite file creates it; only `edgeloop migrate` may do that.
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)  # type: ignore[arg-type]
+        if not path.exists():
+            _fail(
+                f"database file {path} does not exist: run `edgeloop migrate` to create it, "
+                "or set EDGELOOP_DATABASE_URL"
+            )
+
+
+def _port_must_be_free(host: str, port: int, variable: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it or set {variable}")
 
 
 def _with_ctx(settings: Settings, fn: Callable[[ServiceContext], Awaitable[T]], *, migrated: bool = True) -> T:
+    _sqlite_file_must_exist(settings)
+
     async def main() -> T:
         ctx = ServiceContext.create(settings)
         try:
@@ -58,11 +124,12 @@ def _with_ctx(settings: Settings, fn: Callable[[ServiceContext], Awaitable[T]], 
 
     try:
         return asyncio.run(main())
-    except EdgeloopError as exc:
-        _fail(exc.detail)
+    except (typer.Exit, KeyboardInterrupt):
         raise
-    except OSError as exc:
-        _fail(f"cannot reach the database: {exc}")
+    except Exception as exc:
+        if _debug():
+            traceback.print_exc()
+        _fail(startup_hint(exc, settings))
         raise
 
 
@@ -85,8 +152,10 @@ def migrate() -> None:
     settings = load_settings()
     try:
         asyncio.run(upgrade(settings.database_url))
-    except OSError as exc:
-        _fail(f"cannot reach the database: {exc}")
+    except Exception as exc:
+        if _debug():
+            traceback.print_exc()
+        _fail(startup_hint(exc, settings))
     typer.echo("database is at the latest revision")
 
 
@@ -99,8 +168,14 @@ def api(host: Host = None, port: Port = None) -> None:
 
     settings = load_settings(host=host, port=port)
     check_database(settings)
+    _port_must_be_free(settings.host, settings.port, "EDGELOOP_PORT")
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=True
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # keep the process's logging (configure_logging): one format for every line
+        proxy_headers=True,
     )
 
 
@@ -113,6 +188,8 @@ def serve(
     """API + gRPC + (without EDGELOOP_REDIS_URL) the embedded job runner, in one process."""
     settings = load_settings(host=host, port=port, grpc_port=grpc_port)
     check_database(settings)
+    _port_must_be_free(settings.host, settings.port, "EDGELOOP_PORT")
+    _port_must_be_free(settings.grpc_host, settings.grpc_port, "EDGELOOP_GRPC_PORT")
     asyncio.run(_serve(settings))
 
 
@@ -138,6 +215,7 @@ async def _serve(settings: Settings) -> None:
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level,
+                log_config=None,
                 proxy_headers=True,
             )
             try:
@@ -157,6 +235,7 @@ def grpc(
 
     settings = load_settings(grpc_host=host, grpc_port=port)
     check_database(settings)
+    _port_must_be_free(settings.grpc_host, settings.grpc_port, "EDGELOOP_GRPC_PORT")
     run_grpc(settings)
 
 
@@ -187,7 +266,7 @@ def bots_create(
 
 @keys_app.command("create")
 def keys_create(admin: Annotated[bool, typer.Option("--admin", help="Create an admin key.")] = False) -> None:
-    """Create an admin key and print it (shown once). Bot keys: POST /v1/bots/{bot}/keys."""
+    """Create an admin key and print it (shown once). Bot keys: POST /v1/bots/{bot}/keys. List: `keys list`."""
     if not admin:
         _fail("only `keys create --admin` is available here; bot keys come from `bots create` or the API")
     created = _with_ctx(load_settings(), bot_service.create_admin_key)
@@ -195,25 +274,112 @@ def keys_create(admin: Annotated[bool, typer.Option("--admin", help="Create an a
     typer.echo(created.api_key)
 
 
+@keys_app.command("list")
+def keys_list(
+    admin_only: Annotated[bool, typer.Option("--admin", help="Admin keys only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List API keys (admin and bot keys; revoked ones marked), read from the database."""
+
+    async def every(ctx: ServiceContext) -> list[KeyRead]:
+        items: list[KeyRead] = []
+        cursor = None
+        while True:
+            page = await bot_service.list_keys(
+                ctx, bot_service.CLI_PRINCIPAL, scope="admin" if admin_only else None, limit=500, cursor=cursor
+            )
+            items.extend(page.items)
+            if page.next_cursor is None:
+                return items
+            cursor = page.next_cursor
+
+    keys = _with_ctx(load_settings(), every)
+    if as_json:
+        typer.echo(json.dumps([k.model_dump() for k in keys], indent=2))
+        return
+    for key in keys:
+        owner = "admin" if key.bot_id is None else f"bot {key.bot_id}"
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        typer.echo(f"{key.key_id}  {owner:<20}  created {key.created_at}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id (k_...).")]) -> None:
+    """Revoke a key (admin or bot); running servers stop accepting it within a second."""
+    _with_ctx(load_settings(), lambda ctx: bot_service.revoke_any_key(ctx, bot_service.CLI_PRINCIPAL, key_id))
+    typer.echo(f"key {key_id} revoked")
+
+
+Url = Annotated[
+    str | None,
+    typer.Option("--url", envvar="EDGELOOP_URL", help="A running server's base URL; read /v1/status from it."),
+]
+Token = Annotated[
+    str | None,
+    typer.Option("--token", envvar="EDGELOOP_ADMIN_TOKEN", help="Admin key for --url (env EDGELOOP_ADMIN_TOKEN)."),
+]
+
+
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Print the /v1/status summary."""
-    result = _with_ctx(load_settings(), lambda ctx: status_service.get_status(ctx, bot_service.CLI_PRINCIPAL))
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Print the /v1/status summary: of a running server (--url), else read from the database directly."""
+    if url:
+        result = _remote_status(url, token)
+        source = url
+    else:
+        settings = load_settings()
+        typer.echo(
+            f"reading the database directly ({make_url(settings.database_url).render_as_string()}); "
+            "the server's own queue and uptime need --url",
+            err=True,
+        )
+        result = _with_ctx(settings, lambda ctx: status_service.get_status(ctx, bot_service.CLI_PRINCIPAL))
+        source = "database"
     if as_json:
         typer.echo(json.dumps(result.model_dump(), indent=2))
         return
+    _print_status(result, source, remote=bool(url))
+
+
+def _remote_status(url: str, token: str | None) -> status_service.StatusRead:
+    import httpx
+
+    if not token:
+        _fail("--url needs an admin key: --token or EDGELOOP_ADMIN_TOKEN")
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach {url} ({type(exc).__name__}: {exc}): is the server running? check --url / EDGELOOP_URL")
+        raise
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text[:200]
+        _fail(f"{url} answered {response.status_code}: {detail}")
+    return status_service.StatusRead.model_validate(response.json())
+
+
+def _print_status(result: status_service.StatusRead, source: str, *, remote: bool) -> None:
     hb = result.worker_heartbeat_age_s
-    typer.echo(
-        f"edgeloop {result.version}  queue={result.queue}  "
-        f"worker heartbeat={'never' if hb is None else f'{hb:.0f}s ago'}"
-    )
+    queue = result.queue if remote else f"{result.queue} (as configured for this shell)"
+    uptime = f"  uptime={result.uptime_s:.0f}s" if remote else ""
+    typer.echo(f"edgeloop {result.version} ({source})  queue={queue}{uptime}")
+    typer.echo(f"workers: {len(result.workers)}, last heartbeat {'never' if hb is None else f'{hb:.0f}s ago'}")
+    for w in result.workers:
+        typer.echo(f"  - {w.worker_id} ({w.queue}): {w.heartbeat_age_s:.0f}s ago")
     if not result.bots:
         typer.echo("no bots yet: `edgeloop bots create ID`")
     for bot in result.bots:
         ev = bot.events
+        problems = f" [{', '.join(bot.problems)}]" if bot.problems else ""
         typer.echo(
-            f"- {bot.id}: params v{bot.current_version}, watermark {bot.watermark or 'none'}, "
-            f"{ev['signals']} signals, {ev['trades']} trades, {ev['prices']} marks"
+            f"- {bot.id}: health {bot.health}{problems}, params v{bot.current_version}, "
+            f"watermark {bot.watermark or 'none'}, {ev['signals']} signals, {ev['trades']} trades, {ev['prices']} marks"
         )
         for kind, cycle in sorted(bot.last_cycles.items()):
             typer.echo(f"    last {kind} cycle: {cycle.status} ({cycle.finished_at or 'not finished'})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,10 +26,18 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(10_000, ge=1, description="Most events accepted in one ingest request (else 413).")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest ingest body in bytes (else 413).")
     params_cache_ttl_s: float = Field(
-        1.0, ge=0, le=60, description="Seconds a bot's current version is trusted before the DB is asked again."
+        1.0,
+        ge=0,
+        le=60,
+        description="Seconds a bot's current version is trusted before the DB is asked again, while no notification "
+        "channel is up (SQLite, or PostgreSQL's channel down); with it, new versions are pushed.",
     )
     auth_cache_ttl_s: float = Field(
-        2.0, ge=0, le=60, description="Seconds a verified API key is trusted before the DB is asked again."
+        1.0,
+        ge=0,
+        le=60,
+        description="Seconds a verified API key is trusted before the DB is asked again, while no notification "
+        "channel is up (SQLite, or PostgreSQL's channel down); with it, revocations are pushed.",
     )
     max_wait_s: int = Field(60, ge=0, le=600, description="Longest ?wait= long-poll, in seconds.")
     metrics_public: bool = Field(True, description="Serve /metrics without a key; false requires an admin key.")
@@ -60,7 +70,29 @@ class Settings(BaseSettings):
         description="Directory for Parquet archives of expiring events (per bot, table and period, with a "
         "manifest). Set: nothing is removed before its archive is written and verified. Unset: no archives.",
     )
-    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="`edgeloop worker` serves its own /metrics (cycles, durations, queries) on this port "
+        "(on EDGELOOP_HOST); unset: none.",
+    )
+    notify_recheck_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: while the notification channel is up, cached versions and keys are trusted until "
+        "notified and re-checked in one sweep this often.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of every process: debug, info, warning, error."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or one JSON object per line.")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

@@ -151,3 +151,28 @@ async def redis_url() -> AsyncIterator[str]:
     finally:
         await client.flushdb()
         await client.aclose()
+
+
+@pytest.fixture
+async def admin_key(settings: Settings) -> tuple[str, str]:
+    """A stored admin key, made as the CLI makes it: (key id, secret)."""
+    from core.services.bots import create_admin_key
+
+    context = ServiceContext.create(settings)
+    try:
+        created = await create_admin_key(context)
+    finally:
+        await context.close()
+    return created.key_id, created.api_key
+
+
+@pytest.fixture
+async def ctx_keys(settings: Settings) -> list[str]:
+    """Two stored admin keys; their ids."""
+    from core.services.bots import create_admin_key
+
+    context = ServiceContext.create(settings)
+    try:
+        return [(await create_admin_key(context)).key_id for _ in range(2)]
+    finally:
+        await context.close()

@@ -189,6 +189,11 @@ def run_worker(settings: Settings) -> None:
     """
 
     keep_freed_memory(settings.keep_freed_memory_mb)
+    if settings.worker_metrics_port is not None:  # the cycles run here: their metrics are this process's
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
+        log.info("worker metrics on http://%s:%d/metrics", settings.host, settings.worker_metrics_port)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -18,6 +18,7 @@ Health and reflection calls pass through untouched (no key needed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from api.errors import GRPC_STATUS
 from core.errors import EdgeloopError, ErrorKind, FieldError
 from core.services.auth import Principal, authenticate
 from core.services.context import ServiceContext
+from core.services.metrics import GRPC_REQUESTS
 from core.store.db import unavailable_error
 from proto.edgeloop.v1 import errors_pb2, learning_pb2
 
@@ -140,12 +142,18 @@ async def _abort(
 
 @asynccontextmanager
 async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any], method: str) -> AsyncIterator[None]:
+    status = grpc.StatusCode.OK
     try:
         _caller.set(await authenticate(ctx, _authorization(context)))
         yield
     except grpc.aio.AbortError:
+        status = _code_of(context)
+        raise
+    except asyncio.CancelledError:
+        status = grpc.StatusCode.CANCELLED
         raise
     except EdgeloopError as exc:
+        status = GRPC_STATUS[exc.kind]
         await _abort(context, exc)
     except StreamFailed as failed:
         done = failed.committed
@@ -154,6 +162,7 @@ async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any
     except Exception as exc:
         outage = unavailable_error(exc)
         if outage is not None:
+            status = GRPC_STATUS[outage.kind]
             log.warning("database unavailable in %s", method, exc_info=exc)
             await _abort(context, outage)
         else:
@@ -162,6 +171,15 @@ async def _guard(ctx: ServiceContext, context: grpc.aio.ServicerContext[Any, Any
             await context.abort(
                 status, INTERNAL_DETAIL, error_trailers(status, "internal_error", "Internal error", INTERNAL_DETAIL)
             )
+    finally:
+        GRPC_REQUESTS.labels(method.rsplit("/", 1)[-1], status.name).inc()
+
+
+def _code_of(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)
 
 
 Behavior = Callable[..., Any]

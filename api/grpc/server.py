@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from api.grpc.interceptor import SERVICE_NAME, EdgeloopInterceptor
 from api.grpc.service import LearningService
+from core.services import notify
 from core.services.context import ServiceContext
 from core.services.system import check_readiness
 from core.settings import Settings
@@ -75,6 +76,7 @@ async def start_grpc_server(
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection((SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server)
     await _report_readiness(ctx, health)  # so the first health check already answers
+    await notify.start_listener(ctx)  # PostgreSQL: versions and revocations of other processes wake streams at once
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
     stop = asyncio.Event()

@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from api.rest import problems, spec
 from api.rest.bodies import StrictBodies
+from api.rest.docs import install_docs
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
-from api.rest.routes import audit, bots, cycles, events, insight, params, system
+from api.rest.routes import admin, audit, bots, cycles, events, insight, params, system
 from core import __version__
+from core.services import notify
 from core.services.context import ServiceContext
 from core.settings import Settings
 from core.store.db import ensure_migrated
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         own = ServiceContext.create(settings)
         try:
             await ensure_migrated(own.engine)
+            await notify.start_listener(own)  # PostgreSQL: other processes' versions and revocations, at once
             app.state.ctx = own
             async with open_job_queue(own):
                 _freeze_startup_heap()
@@ -73,7 +76,15 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         finally:
             await own.close()
 
-    app = FastAPI(title="edgeloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="edgeloop",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from the installed package instead of a CDN (api/rest/docs.py)
+        redoc_url=None,
+    )
+    install_docs(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -85,6 +96,6 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.add_middleware(ParamsFastPath)
     app.add_middleware(StrictBodies)
     app.add_middleware(MetricsMiddleware)  # added last: outermost, so it also counts what the fast path answers
-    for module in (system, bots, events, params, cycles, insight, audit):
+    for module in (system, bots, events, params, cycles, insight, audit, admin):
         app.include_router(module.router)
     return app

@@ -104,3 +104,23 @@ class Proposal:
     def to_json(self) -> str:
         """Deterministic JSON (sorted keys, no NaN)."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def alters_behaviour(current: ParamSections, proposed: ParamSections) -> bool:
+    """Whether ``proposed`` changes anything a bot would do.
+
+    A component that enters ``weights`` at the default weight changes nothing (an unlisted component already
+    weighs ``default_weight``), nor does the horizon noted beside it; such a proposal is recorded on its
+    cycle but makes no version.
+    """
+    entering = {
+        name
+        for name, weight in proposed.weights.items()
+        if name not in current.weights and weight == proposed.default_weight == current.default_weight
+    }
+    new = proposed.model_dump()
+    new["weights"] = {k: v for k, v in new["weights"].items() if k not in entering}
+    new["signal_horizons"] = {
+        k: v for k, v in new["signal_horizons"].items() if k not in entering or k in current.signal_horizons
+    }
+    return bool(new != current.model_dump())

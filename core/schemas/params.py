@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.schemas.config import LearningConfig
 from core.schemas.enums import Direction, ParamSource, Route, RuleEffect
@@ -119,8 +120,31 @@ class ParamSections(_Strict):
     )
 
 
+PARAM_DIGITS = 6
+"""Every float in a stored param document is rounded to this many decimals (here, and nowhere else)."""
+
+
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, PARAM_DIGITS) if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _round_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_round_floats(v) for v in value]
+    if isinstance(value, BaseModel):
+        return _round_floats(value.model_dump())
+    return value
+
+
 class ParamDocument(ParamSections):
-    """One immutable version of a bot's parameters."""
+    """One immutable version of a bot's parameters; every float rounded to 6 decimals."""
+
+    # Rounded here, where every stored document is built, so no float noise (0.40409799999999996) reaches a bot.
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rounded(cls, data: Any) -> Any:
+        return _round_floats(data) if isinstance(data, dict) else data
 
     bot_id: str
     version: int = Field(..., ge=1, description="+1 per change; 1 = defaults.")

@@ -44,6 +44,14 @@ class KeyCreated(BaseModel):
     created_at: Rfc3339
 
 
+class KeyRead(BaseModel):
+    key_id: str
+    scope: KeyScope = Field(..., description="`admin` or `bot`.")
+    bot_id: str | None
+    created_at: Rfc3339
+    revoked_at: Rfc3339 | None = Field(None, description="When it was revoked; null while it works.")
+
+
 class IngestResult(BaseModel):
     accepted: int = Field(..., description="Events stored by this request.")
     duplicates: int = Field(..., description="Events already stored (same event_id, or same symbol+ts for marks).")

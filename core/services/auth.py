@@ -64,8 +64,9 @@ def _bearer(authorization: str | None) -> str:
 async def authenticate(ctx: ServiceContext, authorization: str | None) -> Principal:
     """Resolve an ``Authorization`` header value to a principal, or raise 401.
 
-    Verified keys are cached for ``auth_cache_ttl_s`` seconds, so a revoked key stops
-    working on every replica within that time (at once on the replica that revoked it).
+    Verified keys are cached. With PostgreSQL's notification channel up, a revocation reaches every
+    process at once (``core/services/notify.py``); otherwise an entry is trusted for ``auth_cache_ttl_s``
+    seconds (a revoked key stops working at once on the process that revoked it, elsewhere within the TTL).
     """
     token = _bearer(authorization)
     principal = _known(ctx, token)
@@ -89,8 +90,10 @@ def _known(ctx: ServiceContext, token: str) -> Principal | None:
         return Principal(ADMIN_TOKEN_ID, "admin")
     digest = hash_key(token)
     cached = ctx.auth_cache.get(digest)
-    if cached is None:
+    if cached is None or cached[1].key_id in ctx.revoked_keys:
         return None
+    if ctx.push_live:  # trusted until a revocation notification drops it
+        return cached[1]
     age, ttl = time.monotonic() - cached[0], ctx.settings.auth_cache_ttl_s
     if age >= ttl:
         return None
@@ -110,6 +113,25 @@ async def _lookup(ctx: ServiceContext, digest: str) -> Principal:
     if ctx.key_revocations == revocations:  # a key revoked here meanwhile may be this one: don't cache the old row
         ctx.auth_cache[digest] = (time.monotonic(), principal)
     return principal
+
+
+async def ensure_live(ctx: ServiceContext, principal: Principal) -> None:
+    """Raise 401 if the key behind ``principal`` was revoked since the call started (long-polls, streams).
+
+    Known at once when this process revoked it or was notified; without a live notification channel the
+    database is asked (a primary-key read), so a caller re-checking every 0.5 s sees a revocation within 1 s.
+    """
+    if principal.key_id == ADMIN_TOKEN_ID or principal.key_id == "cli":
+        return
+    if principal.key_id not in ctx.revoked_keys and not ctx.push_live:
+        async with ctx.sessions() as session:
+            revoked_at = (
+                await session.execute(select(ApiKey.revoked_at).where(ApiKey.id == principal.key_id))
+            ).scalar_one_or_none()
+        if revoked_at is not None:
+            ctx.revoked_keys.add(principal.key_id)
+    if principal.key_id in ctx.revoked_keys:
+        raise unauthenticated("The API key was revoked.")
 
 
 def may_read(principal: Principal, bot_id: str) -> bool:

@@ -11,11 +11,13 @@ from core.errors import FieldError, conflict, invalid, not_found
 from core.schemas.config import LearningConfig
 from core.schemas.merge_patch import merge_patch
 from core.schemas.params import ParamDocument, default_sections
-from core.schemas.resources import BotCreated, BotRead, KeyCreated, Page
+from core.schemas.resources import BotCreated, BotRead, KeyCreated, KeyRead, Page
 from core.schemas.timefmt import ms_to_rfc3339
-from core.services.auth import Principal, new_key, require_admin, require_bot
+from core.services import notify
+from core.services.auth import ADMIN_TOKEN_ID, Principal, new_key, require_admin, require_bot
 from core.services.context import ServiceContext
 from core.services.paging import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from core.services.params import observe_version
 from core.services.validation import field_errors, is_bot_id, require_stored_id
 from core.store import repos
 from core.store.models import ApiKey, Bot
@@ -90,6 +92,7 @@ async def get_bot(ctx: ServiceContext, principal: Principal, bot_id: str) -> Bot
         row = await repos.get_bot(session, bot_id)
     if row is None:
         raise not_found("bot", bot_id)
+    observe_version(ctx, bot_id, row.current_version)
     return repos.bot_read(row)
 
 
@@ -158,6 +161,7 @@ async def create_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str)
 
 
 async def revoke_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str, key_id: str) -> None:
+    """Revoke one of the bot's keys; it stops working everywhere, live calls included (see ``notify``)."""
     require_admin(principal, bot_id)
     require_stored_id(key_id, "key")
     now = ctx.clock()
@@ -169,10 +173,69 @@ async def revoke_bot_key(ctx: ServiceContext, principal: Principal, bot_id: str,
         await repos.add_audit(
             session, bot_id=bot_id, at=now, actor=principal.key_id, action="key_revoked", detail={"key_id": key_id}
         )
-    ctx.key_revocations += 1
-    for digest, (_, cached) in list(ctx.auth_cache.items()):
-        if cached.key_id == key_id:
-            ctx.auth_cache.pop(digest, None)
+        await notify.publish_revoked(session, key_id)
+    notify.key_revoked(ctx, key_id)
+
+
+async def revoke_admin_key(ctx: ServiceContext, principal: Principal, key_id: str) -> None:
+    """Revoke an admin key (the caller's own included); 404 unless it is a live admin key."""
+    require_admin(principal)
+    if key_id == ADMIN_TOKEN_ID:
+        raise conflict(
+            "admin_token_not_revocable",
+            "The admin token is configuration",
+            "EDGELOOP_ADMIN_TOKEN is not a stored key: unset or change it and restart to revoke it.",
+        )
+    require_stored_id(key_id, "key")
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        if not await repos.revoke_key(session, None, key_id, now):
+            raise not_found("key", key_id)
+        await repos.add_audit(
+            session, bot_id=None, at=now, actor=principal.key_id, action="admin_key_revoked", detail={"key_id": key_id}
+        )
+        await notify.publish_revoked(session, key_id)
+    notify.key_revoked(ctx, key_id)
+
+
+async def list_keys(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    scope: str | None = "admin",
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[KeyRead]:
+    """Keys by id, revoked ones included (admin only); ``scope="admin"`` (the REST list) or None for all."""
+    require_admin(principal)
+    async with ctx.sessions() as session:
+        rows = await repos.list_keys(session, scope=scope, after=decode_cursor(cursor), limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        KeyRead(
+            key_id=r.id,
+            scope=r.scope,
+            bot_id=r.bot_id,
+            created_at=ms_to_rfc3339(r.created_at),
+            revoked_at=ms_to_rfc3339(r.revoked_at) if r.revoked_at is not None else None,
+        )
+        for r in rows
+    ]
+    return Page(items=items, next_cursor=encode_cursor(rows[-1].id) if more else None)
+
+
+async def revoke_any_key(ctx: ServiceContext, principal: Principal, key_id: str) -> None:
+    """The CLI's ``keys revoke``: an admin or a bot key, by id."""
+    require_stored_id(key_id, "key")
+    async with ctx.sessions() as session:
+        row = await session.get(ApiKey, key_id)
+    if row is None:
+        raise not_found("key", key_id)
+    if row.bot_id is None:
+        await revoke_admin_key(ctx, principal, key_id)
+    else:
+        await revoke_bot_key(ctx, principal, row.bot_id, key_id)
 
 
 async def create_admin_key(ctx: ServiceContext) -> KeyCreated:

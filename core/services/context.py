@@ -16,6 +16,7 @@ from core.store.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     from core.services.auth import Principal
+    from core.services.notify import Listener
     from core.services.params import CurrentParams
 
 
@@ -50,30 +51,32 @@ class JobQueue(Protocol):
 
 
 class VersionNotifier:
-    """Wakes long-polls in this process as soon as a version is made here.
+    """Wakes this process's long-polls and ``WatchParams`` streams: on a version made here, and on every
+    notification from other processes (a version, a revoked key; see ``core/services/notify.py``).
 
-    Other processes' versions are seen by the DB poll the long-poll also runs.
+    Without a live notification channel, other processes' versions are seen by the DB poll the
+    long-poll also runs.
     """
 
     def __init__(self) -> None:
-        self._cond: asyncio.Condition | None = None
+        self._event: asyncio.Event | None = None
 
-    def _condition(self) -> asyncio.Condition:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        return self._cond
+    def wake(self) -> None:
+        """Wake every waiter now (callable from synchronous callbacks)."""
+        if self._event is not None:
+            self._event.set()
+            self._event = None
 
     async def notify(self) -> None:
-        cond = self._condition()
-        async with cond:
-            cond.notify_all()
+        self.wake()
 
     async def wait(self, seconds: float) -> None:
-        """Return when a version is made in this process, or after ``seconds``."""
-        cond = self._condition()
-        async with cond:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cond.wait(), seconds)
+        """Return when woken, or after ``seconds``."""
+        if self._event is None:
+            self._event = asyncio.Event()
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
 
 
 @dataclass
@@ -88,7 +91,13 @@ class ServiceContext:
     # In-process caches; see core/services/params.py and auth.py for their rules.
     params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
-    key_revocations: int = 0  # keys revoked by this process; a key lookup that overlapped one is not cached
+    key_revocations: int = (
+        0  # keys revoked (here or, notified, elsewhere); a key lookup that overlapped one is not cached
+    )
+    revoked_keys: set[str] = field(default_factory=set)  # key ids known revoked: live calls holding one end
+    invalidations: int = 0  # params entries dropped by notifications; a refresh that overlapped one is not cached
+    push_live: bool = False  # the notification channel is up: cache entries are trusted until notified
+    listener: Listener | None = None  # the notification subscriber of a serving process (notify.start_listener)
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -138,6 +147,9 @@ class ServiceContext:
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
 
     async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None
         for task in list(self._background.values()):
             task.cancel()
         await asyncio.gather(*self._background.values(), return_exceptions=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -17,12 +18,13 @@ from core.errors import EdgeloopError, ErrorKind, not_found
 from core.learn.enrich import resolve_pending
 from core.learn.frames import CycleInputs
 from core.learn.outcomes import Resolution
-from core.learn.proposal import Proposal
+from core.learn.proposal import Proposal, alters_behaviour
 from core.schemas.config import LearningConfig
 from core.schemas.enums import AuditAction, CycleKind
 from core.schemas.params import ParamSections
 from core.services.context import ServiceContext
 from core.services.learning_data import Loaded, Window, load_cycle_inputs
+from core.services.metrics import CYCLE_DURATION, CYCLES
 from core.services.params import commit_version, version_committed
 from core.services.resolve import store_resolution
 from core.store import repos
@@ -194,7 +196,14 @@ async def _record(
             return True, None
         changes = proposal.changes_as_dicts()
         applied = None
-        if changes and not row.dry_run and snap.config.auto_apply:
+        # Changes that alter nothing a bot would do (components entering at the default weight) are recorded
+        # on the cycle below, without a version that would wake every long-poll for nothing.
+        if (
+            changes
+            and not row.dry_run
+            and snap.config.auto_apply
+            and alters_behaviour(snap.sections, proposal.sections)
+        ):
             document = await commit_version(
                 ctx,
                 session,
@@ -263,6 +272,47 @@ async def _release(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
 
 
 async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
+    """Run one claimed cycle to its end, logging its start and end and counting it (metrics)."""
+    fields = {"bot": bot_id, "cycle_id": claim.cycle_id, "kind": claim.kind, "attempt": claim.attempt}
+    log.info(
+        "cycle %s start: bot=%s kind=%s attempt=%d", claim.cycle_id, bot_id, claim.kind, claim.attempt, extra=fields
+    )
+    started = time.perf_counter()
+    outcome: dict[str, Any] = {"status": "failed", "changes": 0, "version": None}
+    try:
+        await _run_claimed(ctx, bot_id, claim, outcome)
+    except asyncio.CancelledError:
+        outcome["status"] = "requeued"
+        raise
+    except Exception as exc:
+        if transient(exc):
+            outcome["status"] = "requeued"
+            log.warning(
+                "cycle %s interrupted (%s: %s); back in the queue",
+                claim.cycle_id,
+                type(exc).__name__,
+                exc,
+                extra=fields,
+            )
+        raise
+    finally:
+        duration = time.perf_counter() - started
+        CYCLES.labels(claim.kind, outcome["status"]).inc()
+        CYCLE_DURATION.labels(claim.kind).observe(duration)
+        log.info(
+            "cycle %s end: bot=%s kind=%s status=%s duration=%.3fs changes=%d version=%s",
+            claim.cycle_id,
+            bot_id,
+            claim.kind,
+            outcome["status"],
+            duration,
+            outcome["changes"],
+            outcome["version"],
+            extra={**fields, **outcome, "duration_s": round(duration, 3)},
+        )
+
+
+async def _run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim, outcome: dict[str, Any]) -> None:
     lost = asyncio.Event()
     renew = asyncio.create_task(_renew_lease(ctx, claim, lost))
     applied = None
@@ -271,9 +321,11 @@ async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
             snap = await _snapshot(ctx, bot_id)
             proposal = await _compute(ctx, bot_id, snap, claim.kind)
             if lost.is_set():
+                outcome["status"] = "lost"
                 return
             stale, applied = await _record(ctx, bot_id, claim, snap, proposal)
             if not stale:
+                outcome.update(status="succeeded", changes=len(proposal.changes), version=applied)
                 break
         else:
             await _end_attempt(ctx, bot_id, claim, "the param document kept changing while the cycle ran")
@@ -284,7 +336,7 @@ async def run_claimed(ctx: ServiceContext, bot_id: str, claim: Claim) -> None:
         if transient(exc):  # back to the queue, not failed: the database or the network will return
             await _release(ctx, bot_id, claim)
             raise
-        log.exception("cycle %s failed", claim.cycle_id)
+        log.exception("cycle %s failed", claim.cycle_id, extra={"bot": bot_id, "cycle_id": claim.cycle_id})
         await _end_attempt(ctx, bot_id, claim, f"{type(exc).__name__}: {exc}")
     finally:
         renew.cancel()

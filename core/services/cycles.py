@@ -30,7 +30,7 @@ from core.services.auth import Principal, require_admin, require_bot
 from core.services.context import ServiceContext
 from core.services.cycle_run import MAX_ATTEMPTS, SYSTEM, claim_next, fail_row, run_claimed, transient
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
-from core.services.params import commit_version, version_committed
+from core.services.params import commit_version, observe_version, version_committed
 from core.services.validation import INT8_MAX, require_stored_id
 from core.store import repos
 from core.store.models import Cycle
@@ -137,6 +137,7 @@ async def get_cycle(ctx: ServiceContext, principal: Principal, bot_id: str, cycl
         row = await repos.get_cycle(session, bot_id, cycle_id)
     if row is None:
         raise not_found("cycle", cycle_id)
+    observe_version(ctx, bot_id, row.applied_version)
     return cycle_read(row)
 
 
@@ -153,6 +154,7 @@ async def list_cycles(
         )
     more = len(rows) > limit
     rows = rows[:limit]
+    observe_version(ctx, bot_id, max((r.applied_version or 0 for r in rows), default=0))
     return Page(items=[cycle_read(r) for r in rows], next_cursor=encode_cursor(rows[-1].seq) if more else None)
 
 

@@ -1,12 +1,16 @@
 """Param documents: the current one (cached), past versions, diffs, rollback, and making new versions.
 
 Caching rule: each process keeps the serialized current document per bot, keyed by version.
-A request trusts the cached version for ``params_cache_ttl_s`` seconds (default 1 s) and then
-asks the DB for ``bots.current_version`` only (one indexed primary-key read); the document
-itself is re-read only when the version changed. A version made in this process updates the
-cache at once, so a bot polling every second costs at most one tiny query per second per replica.
-An entry still read past ``REFRESH_AHEAD`` of its TTL is refreshed in the background, so the
-requests of a polled bot do not wait for that query.
+With PostgreSQL and its notification channel up (``core/services/notify.py``), an entry is trusted
+until a notification says the bot has a newer version (and re-checked by the channel's safety
+sweep). Otherwise (SQLite, or the channel down) a request trusts the cached version for
+``params_cache_ttl_s`` seconds (default 1 s) and then asks the DB for ``bots.current_version`` only;
+the document itself is re-read only when the version changed. A version made in this process
+updates the cache at once. An entry still read past ``REFRESH_AHEAD`` of its TTL is refreshed in the
+background, so the requests of a polled bot do not wait for that query.
+
+Read-your-writes: a process that shows ``applied_version N`` or ``current_version N`` anywhere
+(:func:`observe_version`) drops an older cached entry first, so its ``/params`` serves >= N.
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ from core.learn.diff import diff_sections
 from core.schemas.params import ParamDocument, ParamSections, with_section_defaults
 from core.schemas.resources import DiffEntry, Page, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
-from core.services.auth import Principal, may_read, require_admin, require_bot
+from core.services import notify
+from core.services.auth import Principal, ensure_live, may_read, require_admin, require_bot
 from core.services.context import REFRESH_AHEAD, ServiceContext
+from core.services.metrics import PARAMS_CACHE
 from core.services.paging import DEFAULT_LIMIT, decode_int_cursor, encode_cursor
 from core.services.validation import INT4_MAX, require_version_number
 from core.store import repos
 
 POLL_INTERVAL_S = 0.5
+
+_HIT = PARAMS_CACHE.labels("hit")
+_MISS = PARAMS_CACHE.labels("miss")
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "weights": ("weights", "default_weight", "signal_horizons", "weights_by_regime"),
@@ -60,6 +69,8 @@ def _cached(ctx: ServiceContext, bot_id: str, max_age_s: float) -> CurrentParams
     cached = ctx.params_cache.get(bot_id)
     if cached is None:
         return None
+    if ctx.push_live:  # trusted until a notification drops it
+        return cached[1]
     age = time.monotonic() - cached[0]
     if age >= max_age_s:
         return None
@@ -71,12 +82,15 @@ def _cached(ctx: ServiceContext, bot_id: str, max_age_s: float) -> CurrentParams
 async def _load_current(ctx: ServiceContext, bot_id: str, *, max_age_s: float) -> CurrentParams:
     current = _cached(ctx, bot_id, max_age_s)
     if current is not None:
+        _HIT.inc()
         return current
+    _MISS.inc()
     return await ctx.single_flight(f"params:{bot_id}", lambda: _refresh(ctx, bot_id))
 
 
 async def _refresh(ctx: ServiceContext, bot_id: str) -> CurrentParams:
     cached = ctx.params_cache.get(bot_id)
+    invalidations = ctx.invalidations
     async with ctx.sessions() as session:
         version = await repos.current_version(session, bot_id)
         if version is None:
@@ -89,8 +103,20 @@ async def _refresh(ctx: ServiceContext, bot_id: str) -> CurrentParams:
             assert document is not None, "bots.current_version points at a missing version"
             document = with_section_defaults(document)
             current = CurrentParams(version, orjson.dumps(document), document)
-    ctx.params_cache[bot_id] = (time.monotonic(), current)  # stamped after the read, not before
+    # Stamped after the read, not before. A notification that arrived meanwhile may name a version this read
+    # did not see: such a result is served once but not cached (a trusted stale entry would outlive the TTL).
+    if ctx.invalidations == invalidations:
+        ctx.params_cache[bot_id] = (time.monotonic(), current)
     return current
+
+
+def observe_version(ctx: ServiceContext, bot_id: str, version: int | None) -> None:
+    """This process is about to show ``version`` of ``bot_id`` (a cycle's ``applied_version``, a bot's
+    ``current_version``): drop an older cache entry so its ``/params`` never serves less (read-your-writes)."""
+    if version is not None:
+        cached = ctx.params_cache.get(bot_id)
+        if cached is not None and cached[1].version < version:
+            ctx.params_cache.pop(bot_id, None)
 
 
 async def get_current_params(ctx: ServiceContext, principal: Principal, bot_id: str) -> CurrentParams:
@@ -103,7 +129,10 @@ def cached_current_params(ctx: ServiceContext, principal: Principal, bot_id: str
     entry and a principal allowed to read it); None when only the full call can answer."""
     if not may_read(principal, bot_id):
         return None
-    return _cached(ctx, bot_id, ctx.settings.params_cache_ttl_s)
+    current = _cached(ctx, bot_id, ctx.settings.params_cache_ttl_s)
+    if current is not None:
+        _HIT.inc()
+    return current
 
 
 def unless_known(current: CurrentParams, known_version: int | None) -> CurrentParams | None:
@@ -115,18 +144,25 @@ async def wait_for_newer(
     ctx: ServiceContext, principal: Principal, bot_id: str, known_version: int, wait_s: float
 ) -> CurrentParams:
     """Long-poll: return as soon as a version newer than ``known_version`` exists, or the current one after
-    ``wait_s``. Versions made in this process wake it at once; other replicas' are seen by a DB poll every 0.5 s."""
+    ``wait_s``. Versions made in this process, and notified ones, wake it at once; without a live notification
+    channel other processes' versions are seen by a DB poll every 0.5 s.
+
+    The caller's key is checked at every wake-up (a notified revocation wakes it; without the channel, every
+    poll): a key revoked meanwhile ends the wait with 401 (gRPC UNAUTHENTICATED) within a second.
+    """
     require_bot(principal, bot_id)
-    current = await _load_current(ctx, bot_id, max_age_s=0)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    while current.version <= known_version:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
-        await ctx.notifier.wait(min(remaining, POLL_INTERVAL_S))
+    while True:
+        seen = (ctx.invalidations, ctx.key_revocations)
         current = await _load_current(ctx, bot_id, max_age_s=0)
-    return current
+        remaining = deadline - loop.time()
+        if current.version > known_version or remaining <= 0:
+            return current
+        # A notification handled while we loaded is not missed: its wake-up came before this wait began.
+        if (ctx.invalidations, ctx.key_revocations) == seen:
+            await ctx.notifier.wait(remaining if ctx.push_live else min(remaining, POLL_INTERVAL_S))
+        await ensure_live(ctx, principal)
 
 
 async def get_params_if_newer(
@@ -231,13 +267,14 @@ async def commit_version(
     )
     bot.current_version = version
     await session.flush()
+    await notify.publish_version(session, bot_id, version)  # delivered to every process on commit
     return document
 
 
 async def version_committed(ctx: ServiceContext, bot_id: str) -> None:
-    """Call after the commit that made a version: drop the stale cache entry and wake local long-polls."""
-    ctx.params_cache.pop(bot_id, None)
-    await ctx.notifier.notify()
+    """Call after the commit that made a version: drop the stale cache entry and wake local long-polls
+    (other processes hear of it through the notification ``commit_version`` sent)."""
+    notify.version_made(ctx, bot_id)
 
 
 async def rollback(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> ParamDocument:

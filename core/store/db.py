@@ -10,6 +10,7 @@ import orjson
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from prometheus_client import Counter
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, ExceptionContext
@@ -30,7 +31,15 @@ def make_engine(url: str, connect_timeout_s: float = 10.0) -> AsyncEngine:
     """
     engine = _make_engine(url, connect_timeout_s)
     event.listen(engine.sync_engine, "handle_error", _flag_connect_failure)
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_query)
     return engine
+
+
+DB_QUERIES = Counter("edgeloop_db_queries_total", "SQL statements sent to the database by this process.")
+
+
+def _count_query(*_: object) -> None:
+    DB_QUERIES.inc()
 
 
 def _make_engine(url: str, connect_timeout_s: float) -> AsyncEngine:

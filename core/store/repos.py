@@ -70,13 +70,23 @@ async def add_key(session: AsyncSession, key: ApiKey) -> None:
     await session.flush()
 
 
-async def revoke_key(session: AsyncSession, bot_id: str, key_id: str, now_ms: int) -> bool:
+async def revoke_key(session: AsyncSession, bot_id: str | None, key_id: str, now_ms: int) -> bool:
+    """Revoke a live key: ``bot_id`` None means an admin key. False when no such live key exists."""
+    owner = ApiKey.bot_id == bot_id if bot_id is not None else ApiKey.scope == "admin"
     result = await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.bot_id == bot_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now_ms)
+        update(ApiKey).where(ApiKey.id == key_id, owner, ApiKey.revoked_at.is_(None)).values(revoked_at=now_ms)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def list_keys(session: AsyncSession, *, scope: str | None, after: str | None, limit: int) -> list[ApiKey]:
+    """Keys by id (admin keys with ``scope="admin"``); revoked ones included."""
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit)
+    if scope is not None:
+        query = query.where(ApiKey.scope == scope)
+    if after is not None:
+        query = query.where(ApiKey.id > after)
+    return list((await session.execute(query)).scalars())
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
@@ -270,6 +280,11 @@ async def last_heartbeat(session: AsyncSession) -> int | None:
     return (await session.execute(select(func.max(WorkerHeartbeat.last_seen)))).scalar_one_or_none()
 
 
+async def heartbeats(session: AsyncSession, limit: int = 50) -> list[WorkerHeartbeat]:
+    query = select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
 # --- cycles, outcomes, heartbeats (learning loop) ---------------------------------------------
 
 OUTCOMES: Table = SignalOutcome.__table__  # type: ignore[assignment]
@@ -404,3 +419,9 @@ async def outcome_status_counts(session: AsyncSession, bot_id: str) -> dict[str,
     """Stored outcomes of the bot by status (``resolved``, ``gap``), kept by the outcome writer: no scan."""
     row = (await session.execute(select(Bot.resolved_count, Bot.gap_count).where(Bot.id == bot_id))).one_or_none()
     return dict(zip(("resolved", "gap"), row or (0, 0), strict=True))
+
+
+async def queued_cycle_count(session: AsyncSession) -> int:
+    """Cycles waiting to run, over every bot."""
+    query = select(func.count()).select_from(Cycle).where(Cycle.status == "queued")
+    return int((await session.execute(query)).scalar_one())

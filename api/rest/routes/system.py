@@ -53,6 +53,7 @@ async def readyz(ctx: Ctx) -> Response:
 async def metrics(ctx: Ctx, request: Request) -> Response:
     if not ctx.settings.metrics_public:
         require_admin(await get_principal(request, _credentials(request)))
+    await status_service.refresh_gauges(ctx)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
