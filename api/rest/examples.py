@@ -48,7 +48,13 @@ _sections.rules = [
 ]
 
 PARAMS: dict[str, Any] = ParamDocument(
-    bot_id=BOT, version=3, created_at=NOW, source="cycle", cycle_id=CYCLE, **_sections.model_dump()
+    bot_id=BOT,
+    version=3,
+    created_at=NOW,
+    expires_at="2026-01-09T03:04:05.123Z",
+    source="cycle",
+    cycle_id=CYCLE,
+    **_sections.model_dump(),
 ).model_dump(mode="json")
 
 

@@ -88,6 +88,8 @@ class ServiceContext:
     # In-process caches; see core/services/params.py and auth.py for their rules.
     params_cache: dict[str, tuple[float, CurrentParams]] = field(default_factory=dict)
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    # (bot, key_id) -> (version, monotonic time) of the last activation this process recorded (activations.py).
+    activations_seen: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     key_revocations: int = 0  # keys revoked by this process; a key lookup that overlapped one is not cached
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _background: dict[str, asyncio.Task[None]] = field(default_factory=dict)

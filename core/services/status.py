@@ -25,6 +25,9 @@ class BotStatus(BaseModel):
     id: str
     health: HealthLevel = Field(..., description="Learning health level (`ok`, `warn`, `error`); details at /health.")
     current_version: int
+    active_version: int | None = Field(
+        None, description="The version the bot last reported running (see /health); null: never reported."
+    )
     watermark: Rfc3339 | None
     events: dict[str, int] = Field(..., description="Stored signals, trades and price marks.")
     last_cycles: dict[str, CycleSummary] = Field(..., description="Latest cycle of each kind.")
@@ -62,11 +65,13 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                 row.created_at,
                 now,
             )
+            health = await insight.get_health(ctx, principal, bot_id)
             bots.append(
                 BotStatus(
                     id=row.id,
-                    health=str((await insight.get_health(ctx, principal, bot_id))["level"]),
+                    health=str(health["level"]),
                     current_version=row.current_version,
+                    active_version=health["active_version"],
                     watermark=ms_to_rfc3339(row.watermark_ms) if row.watermark_ms is not None else None,
                     events=await repos.event_counts(session, bot_id),
                     last_cycles={
