@@ -124,9 +124,10 @@ class ParamWatcher:
             response.raise_for_status()
 
     def close(self) -> None:
+        """Stop polling. Returns within about a second even while a long-poll is open (it is abandoned)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(self.wait_s + self._timeout_s + 1)
+            self._thread.join(1.0)
         self._http.close()
 
     def __enter__(self) -> ParamWatcher:
@@ -142,7 +143,13 @@ class ParamWatcher:
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            delay = self._poll_once(attempt)
+            try:
+                delay = self._poll_once(attempt)
+            except Exception:
+                if self._stop.is_set():
+                    return  # close() shut the connection under an open long-poll
+                log.exception("edgeloop params: poll failed")
+                delay = self.backoff.delay(attempt)
             self._check_stale()
             if delay is None:
                 attempt = 0
