@@ -401,6 +401,10 @@ class EdgeloopClient:
     def _drain(self, spool: Spool) -> None:
         rows = []
         pending, base, dumps = self._pending, self._base, json.dumps
+        with self._progress:  # before popping: flush() must see these events in the deque or the spool, always
+            first = base + pending[0][0]
+            if self._head_seq is None or first < self._head_seq:
+                self._head_seq = first
         while pending:
             ordinal, event = pending[0]
             rows.append((base + ordinal, dumps(event, separators=(",", ":")).encode()))
