@@ -51,9 +51,15 @@ class SqliteSpool:
         return [(int(seq), bytes(body)) for seq, body in rows]
 
     def delete(self, seqs: Sequence[int]) -> None:
+        if not seqs:
+            return
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM events WHERE seq = ?", ((s,) for s in seqs))
+            low, high = min(seqs), max(seqs)
+            if high - low + 1 == len(seqs):  # an acknowledged batch: one contiguous range of the spool
+                self._db.execute("DELETE FROM events WHERE seq BETWEEN ? AND ?", (low, high))
+            else:
+                self._db.executemany("DELETE FROM events WHERE seq = ?", ((s,) for s in seqs))
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])

@@ -42,6 +42,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 import httpx
+
 from edgeloop_client._retry import RETRYABLE_STATUS, Backoff, bad_indices, problem, retry_after_s
 from edgeloop_client._spool import MemorySpool, Spool, SqliteSpool
 
@@ -51,6 +52,8 @@ RejectedCallback = Callable[[list[dict[str, Any]], dict[str, Any]], None]
 """``on_rejected(events, problem)``: the events the service refused for good, and its problem+json body."""
 
 DEFAULT_SPOOL = ".edgeloop/spool-{bot}.sqlite3"
+# One encoder for every event: json.dumps with options builds a new encoder per call (half its cost).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=True).encode
 
 
 class SpoolFull(RuntimeError):
@@ -400,14 +403,14 @@ class EdgeloopClient:
 
     def _drain(self, spool: Spool) -> None:
         rows = []
-        pending, base, dumps = self._pending, self._base, json.dumps
+        pending, base, encode = self._pending, self._base, _ENCODE
         with self._progress:  # before popping: flush() must see these events in the deque or the spool, always
             first = base + pending[0][0]
             if self._head_seq is None or first < self._head_seq:
                 self._head_seq = first
         while pending:
             ordinal, event = pending[0]
-            rows.append((base + ordinal, dumps(event, separators=(",", ":")).encode()))
+            rows.append((base + ordinal, encode(event).encode()))
             pending.popleft()
         spool.append(rows)
         with self._progress:

@@ -24,12 +24,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from edgeloop_client._retry import RETRYABLE_STATUS, Backoff, retry_after_s
 from edgeloop_client.params import Params
+
+if TYPE_CHECKING:
+    from edgeloop_client.grpc_watch import GrpcSource
 
 log = logging.getLogger("edgeloop_client")
 
@@ -52,9 +55,12 @@ class ParamWatcher:
         backoff: Backoff | None = None,
         timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        grpc_target: str | None = None,
     ) -> None:
         """``cache_path``: where the last good document is kept (``{bot}`` is replaced; None: nowhere).
-        ``wait_s``: how long one long-poll waits for a new version (the server caps it at 60)."""
+        ``wait_s``: how long one long-poll waits for a new version (the server caps it at 60).
+        ``grpc_target`` (``"host:50051"``, needs the ``grpc`` extra): watch with gRPC ``WatchParams``
+        instead of HTTP long-polls; everything else behaves the same."""
         self.bot = bot
         self.on_update = on_update
         self.on_stale = on_stale
@@ -77,6 +83,11 @@ class ParamWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"edgeloop-params-{bot}", daemon=True)
         self.reachable = False  # whether the last poll got an answer from the service
+        self._grpc: GrpcSource | None = None
+        if grpc_target is not None:
+            from edgeloop_client.grpc_watch import GrpcSource
+
+            self._grpc = GrpcSource(grpc_target, api_key)
 
     # --- what the bot reads ---------------------------------------------------------------------------
 
@@ -126,6 +137,8 @@ class ParamWatcher:
     def close(self) -> None:
         """Stop polling. Returns within about a second even while a long-poll is open (it is abandoned)."""
         self._stop.set()
+        if self._grpc is not None:
+            self._grpc.close()
         if self._thread.is_alive():
             self._thread.join(1.0)
         self._http.close()
@@ -159,6 +172,8 @@ class ParamWatcher:
 
     def _poll_once(self, attempt: int) -> float | None:
         """One request; None when it got an answer, else how long to wait before the next try."""
+        if self._grpc is not None:
+            return self._grpc.poll_once(self, attempt)
         headers: dict[str, str] = {}
         query: dict[str, int] = {}
         current = self._params
@@ -182,15 +197,18 @@ class ParamWatcher:
         if response.status_code == 304:
             return None
         if response.status_code == 200:
-            document = response.json()
-            self._save(document)
-            self._from_disk = False
-            self._apply(document)
+            self._receive(response.json())
             return None
         delay = self.backoff.delay(attempt, retry_after_s(response))
         level = logging.INFO if response.status_code in RETRYABLE_STATUS else logging.ERROR
         log.log(level, "edgeloop params: service answered %d; retrying in %.1f s", response.status_code, delay)
         return delay
+
+    def _receive(self, document: dict[str, Any]) -> None:
+        """A document from the service: kept on disk first, then applied."""
+        self._save(document)
+        self._from_disk = False
+        self._apply(document)
 
     def _until_expiry(self, limit: float) -> float:
         """``limit``, shortened so the thread wakes when the current document expires (to report it)."""
