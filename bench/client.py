@@ -108,7 +108,7 @@ async def main(args: argparse.Namespace) -> int:
                 headers = await create_bench_bot(http, f"{kind}-{r}", kind)
                 bots[(kind, r)] = headers["Authorization"].removeprefix("Bearer ")
         with tempfile.TemporaryDirectory() as tmp:
-            ratios, costs = [], []
+            ratios, costs, walls = [], [], []
             for r in range(args.rounds):
                 raw = await asyncio.to_thread(raw_post, base, f"raw-{r}", bots[("raw", r)], args.events)
                 sdk, _, _ = await asyncio.to_thread(
@@ -119,6 +119,7 @@ async def main(args: argparse.Namespace) -> int:
                 )
                 ratios.append(sdk / raw)
                 costs.append(cost)
+                walls.append(wall)
                 print(
                     f"round {r + 1}: raw httpx {raw:,.0f} events/s | SDK {sdk:,.0f} events/s | ratio {sdk / raw:.2f}"
                     f" | caller {cost:.2f} us/event CPU, {wall:.2f} us/event wall ({args.calls:,} calls)"
@@ -126,8 +127,8 @@ async def main(args: argparse.Namespace) -> int:
     best_ratio, best_cost = max(ratios), min(costs)  # best of the rounds: the machine is shared
     met = best_ratio >= TARGET_RATIO and best_cost < TARGET_US
     print(
-        f"best: ratio {best_ratio:.2f} (target >= {TARGET_RATIO}), caller {best_cost:.2f} us/event "
-        f"(target < {TARGET_US}); {'met' if met else 'NOT met'}; {load_line()}"
+        f"best: ratio {best_ratio:.2f} (target >= {TARGET_RATIO}), caller {best_cost:.2f} us/event CPU "
+        f"(target < {TARGET_US}; wall {min(walls):.2f} us/event); {'met' if met else 'NOT met'}; {load_line()}"
     )
     return 0
 

@@ -1,5 +1,6 @@
 """A bot process for tests/client: ``produce`` hands N events over and keeps delivering them slowly (so the
-test can SIGKILL it with events still in the spool); ``resume`` reopens the spool and flushes it.
+test can SIGKILL it with events still in the spool); ``resume`` reopens the spool and flushes it; ``exit``
+hands N events over and returns without closing the client.
 
 Run as a script: it imports only the client package, as a bot would.
 """
@@ -32,11 +33,11 @@ def main() -> None:
         key,
         spool=spool,
         batch_size=20,
-        max_age_s=0.01,
         backoff=Backoff(base_s=0.05, max_s=0.3),
         transport=SlowTransport() if mode == "produce" else None,
+        max_age_s=0.01 if mode != "exit" else 5.0,
     )
-    if mode == "produce":
+    if mode in ("produce", "exit"):
         for i in range(int(n)):
             if i % 5 == 4:
                 client.price(symbol="EURUSD", price=1.1 + i * 1e-5, ts=T0 + i * 1000)
@@ -49,6 +50,8 @@ def main() -> None:
                     components={"momentum": 1.0},
                     ts=T0 + i * 1000,
                 )
+        if mode == "exit":
+            return  # no close(): interpreter exit (atexit) must deliver them
         while client._pending:  # handed over -> in the spool file (within spool_interval_s)
             time.sleep(0.005)
         print("spooled", flush=True)

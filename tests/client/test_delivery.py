@@ -80,9 +80,9 @@ async def test_server_killed_mid_stream_every_event_arrives_exactly_once(
     assert stats["accepted"] <= 1200 <= stats["accepted"] + stats["duplicates"] and stats["retries"] > 0
 
 
-def _bot(mode: str, server: Server, key: str, spool: Path, n: int) -> subprocess.Popen[str]:
+def _bot(mode: str, server: Server, key: str, spool: Path, n: int, bot: str = "killed-bot") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, SPOOL_BOT, mode, server.url, "killed-bot", key, str(spool), str(n)],
+        [sys.executable, SPOOL_BOT, mode, server.url, bot, key, str(spool), str(n)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -111,6 +111,14 @@ async def test_bot_killed_with_events_in_the_spool_resends_them_exactly_once(
     assert result["flushed"] and result["depth"] == 0
     assert _counts(server, bot_id) == {"signals": 800, "trades": 0, "prices": 200}  # each exactly once
     assert result["accepted"] == n - at_kill  # the restart sent only what was not stored (+ lost acks as dups)
+
+
+def test_interpreter_exit_delivers_what_was_handed_over(shared_server: Server, tmp_path: Path) -> None:
+    key = shared_server.create_bot("exiting-bot")
+    bot = _bot("exit", shared_server, key, tmp_path / "spool.db", 100, bot="exiting-bot")
+    bot.communicate(timeout=30)
+    assert bot.returncode == 0
+    assert _counts(shared_server, "exiting-bot") == {"signals": 80, "trades": 0, "prices": 20}
 
 
 async def test_bad_events_reach_on_rejected_and_the_good_ones_are_stored(shared_server: Server, tmp_path: Path) -> None:
