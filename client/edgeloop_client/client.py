@@ -93,8 +93,9 @@ class EdgeloopClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``spool``: path of the SQLite spool file (``{bot}`` is replaced), or None for memory only
-        (events are then lost if the process dies). ``versions``: a ParamWatcher, whose applied version
-        is written into each signal's and trade's ``params_version`` and reported with every request."""
+        (events are then lost if the process dies). One client per spool file at a time. ``versions``: a
+        ParamWatcher, whose applied version is written into each signal's and trade's ``params_version``
+        and reported with every request."""
         if batch_size < 1 or max_spool < batch_size:
             raise ValueError("need 1 <= batch_size <= max_spool")
         self.bot = bot
@@ -384,14 +385,23 @@ class EdgeloopClient:
                 if self._pending:
                     if self._spooled == 0:
                         oldest = time.monotonic()
-                    self._drain(spool)
+                    try:
+                        self._drain(spool)
+                    except Exception:  # e.g. a full disk: the events stay in memory, retried next round
+                        log.exception("edgeloop client: cannot write the spool; events stay in memory")
+                        if not stopping:
+                            self._wake.wait(self.backoff.delay(attempt))
                 if stopping:
                     return
                 now = time.monotonic()
                 if self._spooled == 0 or now < resume_at:
                     continue
                 if self._spooled >= self.batch_size or self._flushing or now - (oldest or now) >= self.max_age_s:
-                    ok, delay = self._send_one(spool, attempt)
+                    try:
+                        ok, delay = self._send_one(spool, attempt)
+                    except Exception:  # a bug or a broken spool must not stop delivery for good
+                        log.exception("edgeloop client: sending failed unexpectedly; retrying")
+                        ok, delay = False, self.backoff.delay(attempt)
                     if ok:
                         attempt, resume_at = 0, 0.0
                     else:
@@ -402,21 +412,34 @@ class EdgeloopClient:
             spool.close()
 
     def _drain(self, spool: Spool) -> None:
-        rows = []
         pending, base, encode = self._pending, self._base, _ENCODE
         with self._progress:  # before popping: flush() must see these events in the deque or the spool, always
+            previous = self._head_seq
             first = base + pending[0][0]
-            if self._head_seq is None or first < self._head_seq:
-                self._head_seq = first
+            self._head_seq = first if previous is None else min(previous, first)
+        taken = []
         while pending:
-            ordinal, event = pending[0]
-            rows.append((base + ordinal, encode(event).encode()))
-            pending.popleft()
-        spool.append(rows)
+            taken.append(pending.popleft())
+        rows, unencodable = [], []
+        for ordinal, event in taken:
+            try:
+                rows.append((base + ordinal, encode(event).encode()))
+            except (TypeError, ValueError) as error:  # e.g. an object that is not a number in components
+                unencodable.append((event, str(error)))
+        try:
+            spool.append(rows)
+        except BaseException:
+            with self._progress:
+                self._head_seq = previous
+            pending.extendleft(reversed(taken))  # not spooled: back in front, nothing lost
+            raise
         with self._progress:
             self._spooled += len(rows)
-            if self._head_seq is None or rows[0][0] < self._head_seq:
-                self._head_seq = min(seq for seq, _ in rows)
+            heads = [seq for seq in (previous, min((seq for seq, _ in rows), default=None)) if seq is not None]
+            self._head_seq = min(heads) if heads else None
+            self._progress.notify_all()
+        for event, why in unencodable:
+            self._rejected([event], {"code": "not_json", "detail": f"event is not JSON-serializable: {why}"})
         depth = self.depth()
         if depth >= self.warn_depth and not self._warned:
             self._warned = True
@@ -468,15 +491,19 @@ class EdgeloopClient:
         return True, 0.0
 
     def _reject(self, spool: Spool, rows: list[tuple[int, bytes]], info: dict[str, Any]) -> None:
-        events = [json.loads(body) for _, body in rows]
+        # on_rejected first: once flush() returns, the callback has run (after a crash in between, the events
+        # are sent again and rejected again: the callback sees them at least once).
+        self._rejected([json.loads(body) for _, body in rows], info)
+        self._remove(spool, [seq for seq, _ in rows])
+
+    def _rejected(self, events: list[dict[str, Any]], info: dict[str, Any]) -> None:
         self.stats["rejected"] += len(events)
         log.error(
-            "edgeloop client: %d events rejected by the service (%s: %s)",
+            "edgeloop client: %d events rejected (%s: %s); they go to on_rejected",
             len(events),
             info.get("code"),
             info.get("detail"),
         )
-        self._remove(spool, [seq for seq, _ in rows])
         if self.on_rejected is not None:
             try:
                 self.on_rejected(events, info)

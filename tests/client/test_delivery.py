@@ -149,6 +149,29 @@ async def test_bad_events_reach_on_rejected_and_the_good_ones_are_stored(shared_
     assert client.stats["rejected"] == 3 and client.stats["accepted"] == 27
 
 
+def test_an_event_that_is_not_json_goes_to_on_rejected_and_the_rest_are_delivered(
+    shared_server: Server, tmp_path: Path
+) -> None:
+    key = shared_server.create_bot("not-json")
+    rejected: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
+    with EdgeloopClient(
+        shared_server.url, "not-json", key, spool=tmp_path / "s.db", on_rejected=lambda e, p: rejected.append((e, p))
+    ) as client:
+        client.price(symbol="EURUSD", price=1.1, ts=T0)
+        bad = client.signal(
+            symbol="EURUSD",
+            direction="long",
+            price=1.1,
+            conviction=0.5,
+            components={"m": object()},
+            ts=T0,  # type: ignore[dict-item]
+        )
+        client.price(symbol="EURUSD", price=1.2, ts=T0 + 1000)
+        assert client.flush(10)
+    assert [(e[0]["event_id"], p["code"]) for e, p in rejected] == [(bad, "not_json")]
+    assert _counts(shared_server, "not-json") == {"signals": 0, "trades": 0, "prices": 2}
+
+
 def test_a_full_spool_rejects_or_blocks_never_drops(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every send fails, the spool fills
     caplog.set_level(logging.WARNING, logger="edgeloop_client")
