@@ -103,6 +103,7 @@ async def test_bot_killed_with_events_in_the_spool_resends_them_exactly_once(
     finally:
         bot.kill()
         bot.communicate(timeout=10)
+    time.sleep(0.2)  # a request the server had fully read when the bot died may still commit
     at_kill = sum(_counts(server, bot_id).values())
     assert 0 < at_kill < n  # killed mid-delivery, with events still in the spool
     resumed = _bot("resume", server, key, spool, 0)
@@ -110,7 +111,9 @@ async def test_bot_killed_with_events_in_the_spool_resends_them_exactly_once(
     result = json.loads(out)
     assert result["flushed"] and result["depth"] == 0
     assert _counts(server, bot_id) == {"signals": 800, "trades": 0, "prices": 200}  # each exactly once
-    assert result["accepted"] == n - at_kill  # the restart sent only what was not stored (+ lost acks as dups)
+    # The restart stored only what was missing; what the dead bot sent without seeing the answer came back
+    # as duplicates.
+    assert 0 < result["accepted"] <= n - at_kill <= result["sent"]
 
 
 def test_interpreter_exit_delivers_what_was_handed_over(shared_server: Server, tmp_path: Path) -> None:
