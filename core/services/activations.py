@@ -10,6 +10,7 @@ interval; ``first_seen`` of a new version is the time of its first report.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -39,11 +40,20 @@ def _read(row: Activation) -> ActivationRead:
 
 
 async def _record(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> ActivationRead:
+    # Two reports of one key at once (a POST beside a header) must extend one stretch, not start two: they
+    # queue on a per-key lock in this process and on the bot row's lock across processes (PostgreSQL).
+    lock = ctx.activation_locks.setdefault((bot_id, principal.key_id), asyncio.Lock())
+    async with lock:
+        return await _record_locked(ctx, principal, bot_id, version)
+
+
+async def _record_locked(ctx: ServiceContext, principal: Principal, bot_id: str, version: int) -> ActivationRead:
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
-        current = await repos.current_version(session, bot_id)
-        if current is None:
+        bot = await repos.get_bot(session, bot_id, for_update=True)
+        if bot is None:
             raise not_found("bot", bot_id)
+        current = bot.current_version
         if version > current:
             raise invalid(
                 "unknown_version",

@@ -90,6 +90,7 @@ class ServiceContext:
     auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
     # (bot, key_id) -> (version, monotonic time) of the last activation this process recorded (activations.py).
     activations_seen: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    activation_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     key_revocations: int = 0  # keys revoked by this process; a key lookup that overlapped one is not cached
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _background: dict[str, asyncio.Task[None]] = field(default_factory=dict)

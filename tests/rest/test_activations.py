@@ -131,3 +131,13 @@ async def test_params_version_is_stored_and_documents_expire_after_params_ttl(
     doc = (await client.get("/v1/bots/alpha/params", headers=bot)).json()
     ttl = datetime.fromisoformat(doc["expires_at"]) - datetime.fromisoformat(doc["created_at"])
     assert ttl.total_seconds() == 7200
+
+
+async def test_concurrent_reports_of_one_key_extend_one_stretch(client: httpx.AsyncClient) -> None:
+    bot = await create_bot(client, "alpha")
+    header = {**bot, "Edgeloop-Active-Version": "1"}
+    calls = [client.post("/v1/bots/alpha/activations", json={"version": 1}, headers=bot) for _ in range(4)]
+    calls += [client.get("/v1/bots/alpha/params", headers=header) for _ in range(4)]
+    assert all(r.is_success for r in await asyncio.gather(*calls))
+    await asyncio.sleep(0.1)  # the header's background write
+    assert [a["version"] for a in (await client.get("/v1/bots/alpha/activations", headers=bot)).json()["items"]] == [1]
