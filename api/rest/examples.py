@@ -207,6 +207,10 @@ HEALTH: dict[str, Any] = {
     },
     "next_runs": {"resolve": "2026-01-02T03:10:00.000Z", "continuous": "2026-01-02T15:00:00.000Z"},
     "evidence": {"cycle_id": CYCLE, "as_of": "2026-01-02T02:59:58.000Z"},
+    "current_version": 3,
+    "active_version": 3,
+    "active_key_id": "k_7f3a9c",
+    "active_last_seen": NOW,
 }
 _REPORT = {"next_cursor": None, "cycle_id": CYCLE, "as_of": "2026-01-02T02:59:58.000Z"}
 SIGNALS_REPORT: dict[str, Any] = {

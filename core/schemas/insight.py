@@ -69,7 +69,7 @@ class HealthRead(BaseModel):
         None, description="The version the bot last reported running (Edgeloop-Active-Version); null: never reported."
     )
     active_key_id: str | None = Field(None, description="The key that made that report.")
-    active_last_seen: str | None = Field(None, description="When that report was made (RFC 3339).")
+    active_last_seen: Rfc3339 | None = Field(None, description="When that report was made (RFC 3339).")
 
 
 class ReportPage(BaseModel, Generic[T]):

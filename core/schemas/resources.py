@@ -98,8 +98,8 @@ class ActivationCreate(BaseModel):
 class ActivationRead(BaseModel):
     key_id: str = Field(..., description="The key that reported it (one bot may run several processes and keys).")
     version: int
-    first_seen: str = Field(..., description="When this key first reported running this version (RFC 3339).")
-    last_seen: str = Field(
+    first_seen: Rfc3339 = Field(..., description="When this key first reported running this version (RFC 3339).")
+    last_seen: Rfc3339 = Field(
         ...,
         description="When it last did (RFC 3339). Header reports move it at most every `EDGELOOP_ACTIVATION_TOUCH_S` "
         "(60 s) per server process, so it may lag the latest report by that much.",
