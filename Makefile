@@ -2,13 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml client/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install generator run test lint format proto openapi migrate bench lock clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' -e ./client
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/calibration_trades.py
 	$(BIN)/python bench/calibration_enhanced.py
 	$(BIN)/python bench/fleet.py
+	$(BIN)/python bench/client.py
 
 # Re-pin every dependency to what is installed now (after a deliberate upgrade).
 lock: install

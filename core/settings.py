@@ -70,6 +70,19 @@ class Settings(BaseSettings):
         description="Directory for Parquet archives of expiring events (per bot, table and period, with a "
         "manifest). Set: nothing is removed before its archive is written and verified. Unset: no archives.",
     )
+    stale_activation_s: int = Field(
+        3600,
+        ge=0,
+        description="A bot still reporting an older param version this many seconds after a newer one was made "
+        "raises `stale_activation`.",
+    )
+    activation_touch_s: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="A repeated `Edgeloop-Active-Version` report of the same version updates `last_seen` at most "
+        "this often per process and key (so `last_seen` is that precise); a new version is recorded at once.",
+    )
     worker_metrics_port: int | None = Field(
         None,
         ge=0,

@@ -114,6 +114,7 @@ def param_document(doc: Mapping[str, Any]) -> params_pb2.ParamDocument:
         bot_id=doc["bot_id"],
         version=doc["version"],
         created_at=doc["created_at"],
+        expires_at=doc["expires_at"],
         source=_SOURCE_NUMBER.get(doc["source"], 0),
         cycle_id=doc.get("cycle_id"),
         default_weight=doc["default_weight"],
@@ -238,5 +239,8 @@ def health_message(doc: Mapping[str, Any]) -> learning_pb2.GetHealthResponse:
             if c is not None
         },
         next_runs=_struct(doc.get("next_runs")),
+        current_version=doc.get("current_version", 0),
+        active_version=doc.get("active_version"),
+        active_last_seen=doc.get("active_last_seen"),
         evidence=learning_pb2.HealthEvidence(**evidence) if (evidence := doc.get("evidence")) else None,
     )

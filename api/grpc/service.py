@@ -16,7 +16,7 @@ from api.grpc import convert
 from api.grpc.interceptor import StreamFailed, caller
 from core.errors import EdgeloopError, FieldError, invalid
 from core.schemas.resources import IngestResult
-from core.services import cycles, ingest, insight, params
+from core.services import activations, cycles, ingest, insight, params
 from core.services.auth import Principal
 from core.services.context import ServiceContext
 from core.store.db import DATABASE_FAILURES, unavailable_error
@@ -92,10 +92,17 @@ class LearningService(learning_pb2_grpc.LearningServiceServicer):
         self._params[bot_id] = (current.version, response)
         return response
 
+    def _note_active(self, principal: Principal, bot_id: str, context: Context) -> None:
+        # The REST header's gRPC form; recorded only when it changed or is due (activations.note_header).
+        for key, value in context.invocation_metadata() or ():
+            if key == activations.HEADER and isinstance(value, str):
+                activations.note_header(self._ctx, principal, bot_id, value)
+
     async def GetParams(
         self, request: learning_pb2.GetParamsRequest, context: Context
     ) -> learning_pb2.GetParamsResponse:
         principal = caller()
+        self._note_active(principal, request.bot_id, context)
         known = request.known_version if request.HasField("known_version") else None
         current = await params.get_params_if_newer(self._ctx, principal, request.bot_id, known, request.wait_s)
         if current is None:
@@ -106,6 +113,7 @@ class LearningService(learning_pb2_grpc.LearningServiceServicer):
         self, request: learning_pb2.WatchParamsRequest, context: Context
     ) -> AsyncIterator[learning_pb2.WatchParamsResponse]:
         principal = caller()
+        self._note_active(principal, request.bot_id, context)
         known = request.known_version if request.HasField("known_version") else 0
         while True:
             current = await params.wait_for_newer(self._ctx, principal, request.bot_id, known, WATCH_WAIT_S)
@@ -133,6 +141,19 @@ class LearningService(learning_pb2_grpc.LearningServiceServicer):
             )
         queued = await cycles.trigger_cycle(self._ctx, caller(), request.bot_id, kind, request.dry_run)
         return learning_pb2.TriggerCycleResponse(cycle_id=queued.cycle_id, status=convert.queued_status())
+
+    async def ReportActivation(
+        self, request: learning_pb2.ReportActivationRequest, context: Context
+    ) -> learning_pb2.Activation:
+        if not 1 <= request.version < 2**31:
+            raise invalid(
+                "invalid_request",
+                "Invalid request",
+                "bad field(s): version",
+                [FieldError(loc="version", msg="version must be >= 1")],
+            )
+        done = await activations.report_activation(self._ctx, caller(), request.bot_id, request.version)
+        return learning_pb2.Activation(**done.model_dump())
 
     async def GetCycle(self, request: learning_pb2.GetCycleRequest, context: Context) -> learning_pb2.Cycle:
         return convert.cycle_message(await cycles.get_cycle(self._ctx, caller(), request.bot_id, request.cycle_id))

@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.rest import problems, spec
+from api.rest.activation_header import ActivationHeader
 from api.rest.bodies import StrictBodies
 from api.rest.docs import install_docs
 from api.rest.fastpath import ParamsFastPath
 from api.rest.metrics import MetricsMiddleware
-from api.rest.routes import admin, audit, bots, cycles, events, insight, params, system
+from api.rest.routes import activations, admin, audit, bots, cycles, events, insight, params, system
 from core import __version__
 from core.services import notify
 from core.services.context import ServiceContext
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     problems.install(app)
     app.add_middleware(ParamsFastPath)
     app.add_middleware(StrictBodies)
+    app.add_middleware(ActivationHeader)  # outside the fast path, which answers most of the polls that carry it
     app.add_middleware(MetricsMiddleware)  # added last: outermost, so it also counts what the fast path answers
-    for module in (system, bots, events, params, cycles, insight, audit, admin):
+    for module in (system, bots, events, params, activations, cycles, insight, audit, admin):
         app.include_router(module.router)
     return app

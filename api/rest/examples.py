@@ -48,7 +48,13 @@ _sections.rules = [
 ]
 
 PARAMS: dict[str, Any] = ParamDocument(
-    bot_id=BOT, version=3, created_at=NOW, source="cycle", cycle_id=CYCLE, **_sections.model_dump()
+    bot_id=BOT,
+    version=3,
+    created_at=NOW,
+    expires_at="2026-01-09T03:04:05.123Z",
+    source="cycle",
+    cycle_id=CYCLE,
+    **_sections.model_dump(),
 ).model_dump(mode="json")
 
 
@@ -201,6 +207,10 @@ HEALTH: dict[str, Any] = {
     },
     "next_runs": {"resolve": "2026-01-02T03:10:00.000Z", "continuous": "2026-01-02T15:00:00.000Z"},
     "evidence": {"cycle_id": CYCLE, "as_of": "2026-01-02T02:59:58.000Z"},
+    "current_version": 3,
+    "active_version": 3,
+    "active_key_id": "k_7f3a9c",
+    "active_last_seen": NOW,
 }
 _REPORT = {"next_cursor": None, "cycle_id": CYCLE, "as_of": "2026-01-02T02:59:58.000Z"}
 SIGNALS_REPORT: dict[str, Any] = {

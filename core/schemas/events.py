@@ -72,6 +72,9 @@ NO_NUL = r"^[^\x00]*$"
 Symbol = Annotated[str, Field(min_length=1, max_length=64, strict=True, pattern=NO_NUL)]
 Name = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
 EventId = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
+ParamsVersion = Annotated[
+    int | None, Field(None, strict=True, ge=1, le=2**31 - 1, description="The param version the bot ran (>= 1).")
+]
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -114,6 +117,7 @@ class SignalEvent(_Event):
     strategy: NotRequired[Annotated[Name | None, Field(None)]]
     expected_edge_bps: NotRequired[Annotated[FiniteFloat | None, Field(None)]]
     regime: NotRequired[Annotated[Name | None, Field(None)]]
+    params_version: NotRequired[ParamsVersion]
 
 
 @with_config(_FORBID)
@@ -134,6 +138,7 @@ class TradeEvent(_Event):
     signal_event_id: NotRequired[Annotated[EventId | None, Field(None)]]
     venue: NotRequired[Annotated[Name | None, Field(None)]]
     regime: NotRequired[Annotated[Name | None, Field(None)]]
+    params_version: NotRequired[ParamsVersion]
 
 
 @with_config(_FORBID)

@@ -64,6 +64,12 @@ class HealthRead(BaseModel):
         ..., description="Where `components` and `outcomes_pending` come from; null before the first cycle."
     )
     data: DataStats | None = Field(None, description="Age and size of the bot's raw events, and its retention.")
+    current_version: int = Field(..., description="The param version served now.")
+    active_version: int | None = Field(
+        None, description="The version the bot last reported running (Edgeloop-Active-Version); null: never reported."
+    )
+    active_key_id: str | None = Field(None, description="The key that made that report.")
+    active_last_seen: Rfc3339 | None = Field(None, description="When that report was made (RFC 3339).")
 
 
 class ReportPage(BaseModel, Generic[T]):

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.schemas.config import LearningConfig
+from core.schemas.duration import duration_seconds
 from core.schemas.enums import Direction, ParamSource, Route, RuleEffect
 from core.schemas.timefmt import Rfc3339
 
@@ -149,6 +150,11 @@ class ParamDocument(ParamSections):
     bot_id: str
     version: int = Field(..., ge=1, description="+1 per change; 1 = defaults.")
     created_at: Rfc3339 = Field(..., description="RFC 3339 wall-clock time the version was made.")
+    expires_at: Rfc3339 = Field(
+        ...,
+        description="RFC 3339: `created_at` plus the bot's `params_ttl`. Past it, clients treat the document as "
+        "stale (the learning behind it is old); what stale means for trading is the bot's choice.",
+    )
     source: ParamSource
     cycle_id: str | None = None
 
@@ -160,6 +166,11 @@ def with_section_defaults(document: dict[str, Any]) -> dict[str, Any]:
         return document
     defaults = ParamSections().model_dump(mode="json")
     return {**document, **{key: defaults[key] for key in missing}}
+
+
+def expires_at_ms(created_at_ms: int, config: LearningConfig) -> int:
+    """When a document made at ``created_at_ms`` expires: ``created_at`` + ``params_ttl`` (epoch ms)."""
+    return created_at_ms + duration_seconds(config.params_ttl) * 1000
 
 
 def default_sections(config: LearningConfig) -> ParamSections:

@@ -95,3 +95,20 @@ class RollbackCreate(BaseModel):
     model_config = {"extra": "forbid", "strict": True}  # 4546.0 is not a version, "yes" not a boolean
 
     version: int = Field(..., ge=1, description="The version whose sections the new version copies.")
+
+
+class ActivationCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    version: int = Field(..., ge=1, le=2**31 - 1, description="The param version the bot has applied and runs.")
+
+
+class ActivationRead(BaseModel):
+    key_id: str = Field(..., description="The key that reported it (one bot may run several processes and keys).")
+    version: int
+    first_seen: Rfc3339 = Field(..., description="When this key first reported running this version (RFC 3339).")
+    last_seen: Rfc3339 = Field(
+        ...,
+        description="When it last did (RFC 3339). Header reports move it at most every `EDGELOOP_ACTIVATION_TOUCH_S` "
+        "(60 s) per server process, so it may lag the latest report by that much.",
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import FieldError, conflict, invalid, not_found
 from core.schemas.config import LearningConfig
 from core.schemas.merge_patch import merge_patch
-from core.schemas.params import ParamDocument, default_sections
+from core.schemas.params import ParamDocument, default_sections, expires_at_ms
 from core.schemas.resources import BotCreated, BotRead, KeyCreated, KeyRead, Page
 from core.schemas.timefmt import ms_to_rfc3339
 from core.services import notify
@@ -52,6 +52,7 @@ async def create_bot(
         bot_id=bot_id,
         version=1,
         created_at=ms_to_rfc3339(now),
+        expires_at=ms_to_rfc3339(expires_at_ms(now, cfg)),
         source="default",
         cycle_id=None,
         **default_sections(cfg).model_dump(),

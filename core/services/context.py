@@ -98,6 +98,9 @@ class ServiceContext:
     invalidations: int = 0  # params entries dropped by notifications; a refresh that overlapped one is not cached
     push_live: bool = False  # the notification channel is up: cache entries are trusted until notified
     listener: Listener | None = None  # the notification subscriber of a serving process (notify.start_listener)
+    # (bot, key_id) -> (version, monotonic time) of the last activation this process recorded (activations.py).
+    activations_seen: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    activation_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import EdgeloopError, ErrorKind, not_found
-from core.learn.health import CycleInfo, Evidence, assess_health
+from core.learn.health import LEVELS, CycleInfo, Evidence, assess_health
 from core.schemas.config import LearningConfig
 from core.schemas.duration import duration_seconds
 from core.schemas.params import ParamSections
 from core.schemas.timefmt import ms_to_rfc3339
-from core.services import retention, schedule
+from core.services import activations, retention, schedule
 from core.services.auth import Principal, require_bot
 from core.services.context import ServiceContext
 from core.services.params import get_current_params
@@ -27,6 +27,7 @@ from core.store import repos
 from core.store.models import Cycle
 
 REPORTS = ("signals", "gates", "combos", "missed", "rules")
+PROBLEM_LEVEL_STALE = "warn"  # stale_activation: the bot trades, on old params
 DAY_S = 86_400
 
 
@@ -35,6 +36,7 @@ class _Snapshot:
     """Everything read from the database for one bot, in one short read transaction."""
 
     config: LearningConfig
+    version: int
     sections: ParamSections
     created_at_ms: int
     counts: dict[str, int]
@@ -59,6 +61,7 @@ async def _snapshot(ctx: ServiceContext, principal: Principal, bot_id: str) -> _
         succeeded = await repos.last_succeeded_at(session, bot_id)
         return _Snapshot(
             config=config,
+            version=current.version,
             sections=sections,
             created_at_ms=bot.created_at,
             counts=await repos.event_counts(session, bot_id),
@@ -134,7 +137,13 @@ async def get_health(ctx: ServiceContext, principal: Principal, bot_id: str) -> 
             }
         )
         health["level"] = "error"
-    return health
+    active = await activations.active_summary(ctx, bot_id, snap.version)
+    problem = active.pop("problem")
+    if problem is not None:
+        health["problems"] = [*health["problems"], problem]
+        if LEVELS[str(health["level"])] < LEVELS[PROBLEM_LEVEL_STALE]:
+            health["level"] = PROBLEM_LEVEL_STALE
+    return {**health, "current_version": snap.version, **active}
 
 
 async def _queue_available(ctx: ServiceContext) -> bool:

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import FieldError, conflict, invalid, not_found
 from core.learn.diff import diff_sections
-from core.schemas.params import ParamDocument, ParamSections, with_section_defaults
+from core.schemas.config import LearningConfig
+from core.schemas.params import ParamDocument, ParamSections, expires_at_ms, with_section_defaults
 from core.schemas.resources import DiffEntry, Page, VersionInfo
 from core.schemas.timefmt import ms_to_rfc3339
 from core.services import notify
@@ -252,6 +253,7 @@ async def commit_version(
         bot_id=bot_id,
         version=version,
         created_at=ms_to_rfc3339(now_ms),
+        expires_at=ms_to_rfc3339(expires_at_ms(now_ms, LearningConfig.model_validate(bot.config))),
         source=source,
         cycle_id=cycle_id,
         **sections.model_dump(),

@@ -33,6 +33,9 @@ class BotStatus(BaseModel):
     health: HealthLevel = Field(..., description="Learning health level (`ok`, `warn`, `error`); details at /health.")
     problems: list[str] = Field(default_factory=list, description="Codes of the health problems; details at /health.")
     current_version: int
+    active_version: int | None = Field(
+        None, description="The version the bot last reported running (see /health); null: never reported."
+    )
     watermark: Rfc3339 | None
     events: dict[str, int] = Field(..., description="Stored signals, trades and price marks.")
     last_cycles: dict[str, CycleSummary] = Field(..., description="Latest cycle of each kind.")
@@ -90,6 +93,7 @@ async def get_status(ctx: ServiceContext, principal: Principal) -> StatusRead:
                     health=str(health["level"]),
                     problems=[str(p["code"]) for p in problems if isinstance(p, dict)],
                     current_version=row.current_version,
+                    active_version=health["active_version"],
                     watermark=ms_to_rfc3339(row.watermark_ms) if row.watermark_ms is not None else None,
                     events=await repos.event_counts(session, bot_id),
                     last_cycles={

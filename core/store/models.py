@@ -80,6 +80,7 @@ class Signal(Base):
     strategy: Mapped[str | None] = mapped_column(String(128))
     expected_edge_bps: Mapped[float | None] = mapped_column(Float)
     regime: Mapped[str | None] = mapped_column(String(128))
+    params_version: Mapped[int | None] = mapped_column(Integer)  # the version the bot ran (DESIGN.md section 11)
 
     __table_args__ = (
         Index("uq_signals_bot_event", "bot_id", "event_id", unique=True),
@@ -119,6 +120,7 @@ class Trade(Base):
     signal_event_id: Mapped[str | None] = mapped_column(String(128))
     venue: Mapped[str | None] = mapped_column(String(128))
     regime: Mapped[str | None] = mapped_column(String(128))
+    params_version: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("uq_trades_bot_event", "bot_id", "event_id", unique=True),
@@ -168,6 +170,28 @@ class ParamVersion(Base):
     source: Mapped[str] = mapped_column(String(16))
     cycle_id: Mapped[str | None] = mapped_column(String(36))
     document: Mapped[dict[str, Any]]
+
+
+class Activation(Base):
+    """A stretch of time during which one key of a bot reported running one param version.
+
+    A new row starts when the key reports another version; reports of the same version move ``last_seen``
+    (at most every ``activation_touch_s`` per process, so ``last_seen`` is that precise)."""
+
+    __tablename__ = "activations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    key_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_activations_bot_id_id", "bot_id", "id"),
+        Index("ix_activations_bot_key_id", "bot_id", "key_id", "id"),
+        Index("ix_activations_bot_last_seen", "bot_id", "last_seen"),
+    )
 
 
 class Cycle(Base):

@@ -15,6 +15,7 @@ BODIES: dict[str, Any] = {
     "/v1/bots/{bot}/events": {"events": []},
     "/v1/bots/{bot}/config": {"min_t": 2.0},
     "/v1/bots/{bot}/params/rollback": {"version": 1},
+    "/v1/bots/{bot}/activations": {"version": 1},
     "/v1/bots/{bot}/cycles": {"kind": "continuous", "dry_run": True},
 }
 PATH_VALUES = {"version": "1", "key_id": "k_0000", "cycle_id": "00000000-0000-0000-0000-000000000000", "v": "1"}

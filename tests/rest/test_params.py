@@ -75,7 +75,7 @@ async def test_rollback_makes_a_new_version_equal_to_the_old(client: httpx.Async
     current = await client.get("/v1/bots/alpha/params", headers=headers)
     assert current.headers["etag"] == '"2"'
     old = (await client.get("/v1/bots/alpha/params/versions/1", headers=headers)).json()
-    skip = {"version", "source", "created_at", "cycle_id"}
+    skip = {"version", "source", "created_at", "expires_at", "cycle_id"}
     assert {k: v for k, v in new.items() if k not in skip} == {k: v for k, v in old.items() if k not in skip}
     versions = (await client.get("/v1/bots/alpha/params/versions", headers=headers)).json()
     assert [(v["version"], v["source"]) for v in versions["items"]] == [(2, "rollback"), (1, "default")]

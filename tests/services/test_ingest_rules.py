@@ -21,6 +21,7 @@ NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 _Id = Annotated[str, Field(min_length=1, max_length=128, strict=True, pattern=NO_NUL)]
 _Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
+_Version = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
 
 
 class _OldEvent(BaseModel):
@@ -42,6 +43,7 @@ class _OldSignal(_OldEvent):
     strategy: Name | None = None
     expected_edge_bps: FiniteFloat | None = None
     regime: Name | None = None
+    params_version: _Version | None = None
 
     @model_validator(mode="after")
     def _blocked_by_iff_blocked(self) -> _OldSignal:
@@ -67,6 +69,7 @@ class _OldTrade(_OldEvent):
     signal_event_id: _Id | None = None
     venue: Name | None = None
     regime: Name | None = None
+    params_version: _Version | None = None
 
     @model_validator(mode="after")
     def _closed_after_open(self) -> _OldTrade:
@@ -162,8 +165,8 @@ _BASE: dict[str, dict[str, Any]] = {
     "price": {"type": "price", "ts": NOW - 60_000, "symbol": "BTCUSDT", "price": 100.0},
 }
 _OPTIONAL = {
-    "signal": ["blocked_by", "strategy", "expected_edge_bps", "regime"],
-    "trade": ["strategy", "conviction", "signal_event_id", "venue", "regime"],
+    "signal": ["blocked_by", "strategy", "expected_edge_bps", "regime", "params_version"],
+    "trade": ["strategy", "conviction", "signal_event_id", "venue", "regime", "params_version"],
     "price": ["event_id"],
 }
 

@@ -34,7 +34,7 @@ class Time(_message.Message):
     def __init__(self, epoch_ms: _Optional[int] = ..., rfc3339: _Optional[str] = ...) -> None: ...
 
 class Signal(_message.Message):
-    __slots__ = ("event_id", "ts", "symbol", "direction", "price", "conviction", "components", "decision", "blocked_by", "strategy", "expected_edge_bps", "regime")
+    __slots__ = ("event_id", "ts", "symbol", "direction", "price", "conviction", "components", "decision", "blocked_by", "strategy", "expected_edge_bps", "regime", "params_version")
     class ComponentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class Signal(_message.Message):
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_EDGE_BPS_FIELD_NUMBER: _ClassVar[int]
     REGIME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_VERSION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts: Time
     symbol: str
@@ -66,10 +67,11 @@ class Signal(_message.Message):
     strategy: str
     expected_edge_bps: float
     regime: str
-    def __init__(self, event_id: _Optional[str] = ..., ts: _Optional[_Union[Time, _Mapping]] = ..., symbol: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., price: _Optional[float] = ..., conviction: _Optional[float] = ..., components: _Optional[_Mapping[str, float]] = ..., decision: _Optional[_Union[Decision, str]] = ..., blocked_by: _Optional[str] = ..., strategy: _Optional[str] = ..., expected_edge_bps: _Optional[float] = ..., regime: _Optional[str] = ...) -> None: ...
+    params_version: int
+    def __init__(self, event_id: _Optional[str] = ..., ts: _Optional[_Union[Time, _Mapping]] = ..., symbol: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., price: _Optional[float] = ..., conviction: _Optional[float] = ..., components: _Optional[_Mapping[str, float]] = ..., decision: _Optional[_Union[Decision, str]] = ..., blocked_by: _Optional[str] = ..., strategy: _Optional[str] = ..., expected_edge_bps: _Optional[float] = ..., regime: _Optional[str] = ..., params_version: _Optional[int] = ...) -> None: ...
 
 class Trade(_message.Message):
-    __slots__ = ("event_id", "ts", "opened_at", "symbol", "direction", "entry_price", "exit_price", "quantity", "pnl", "fees", "strategy", "conviction", "signal_event_id", "venue", "regime")
+    __slots__ = ("event_id", "ts", "opened_at", "symbol", "direction", "entry_price", "exit_price", "quantity", "pnl", "fees", "strategy", "conviction", "signal_event_id", "venue", "regime", "params_version")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TS_FIELD_NUMBER: _ClassVar[int]
     OPENED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +87,7 @@ class Trade(_message.Message):
     SIGNAL_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VENUE_FIELD_NUMBER: _ClassVar[int]
     REGIME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_VERSION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts: Time
     opened_at: Time
@@ -100,7 +103,8 @@ class Trade(_message.Message):
     signal_event_id: str
     venue: str
     regime: str
-    def __init__(self, event_id: _Optional[str] = ..., ts: _Optional[_Union[Time, _Mapping]] = ..., opened_at: _Optional[_Union[Time, _Mapping]] = ..., symbol: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., entry_price: _Optional[float] = ..., exit_price: _Optional[float] = ..., quantity: _Optional[float] = ..., pnl: _Optional[float] = ..., fees: _Optional[float] = ..., strategy: _Optional[str] = ..., conviction: _Optional[float] = ..., signal_event_id: _Optional[str] = ..., venue: _Optional[str] = ..., regime: _Optional[str] = ...) -> None: ...
+    params_version: int
+    def __init__(self, event_id: _Optional[str] = ..., ts: _Optional[_Union[Time, _Mapping]] = ..., opened_at: _Optional[_Union[Time, _Mapping]] = ..., symbol: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., entry_price: _Optional[float] = ..., exit_price: _Optional[float] = ..., quantity: _Optional[float] = ..., pnl: _Optional[float] = ..., fees: _Optional[float] = ..., strategy: _Optional[str] = ..., conviction: _Optional[float] = ..., signal_event_id: _Optional[str] = ..., venue: _Optional[str] = ..., regime: _Optional[str] = ..., params_version: _Optional[int] = ...) -> None: ...
 
 class Price(_message.Message):
     __slots__ = ("event_id", "ts", "symbol", "price")

@@ -169,7 +169,7 @@ class CycleSummary(_message.Message):
     def __init__(self, cycle_id: _Optional[str] = ..., finished_at: _Optional[str] = ..., status: _Optional[_Union[CycleStatus, str]] = ...) -> None: ...
 
 class GetHealthResponse(_message.Message):
-    __slots__ = ("problems", "counts", "components", "last_cycles", "next_runs", "evidence", "level")
+    __slots__ = ("problems", "counts", "components", "last_cycles", "next_runs", "evidence", "level", "current_version", "active_version", "active_last_seen")
     class LastCyclesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +184,9 @@ class GetHealthResponse(_message.Message):
     NEXT_RUNS_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
     problems: _containers.RepeatedCompositeFieldContainer[HealthProblem]
     counts: HealthCounts
     components: _containers.RepeatedCompositeFieldContainer[HealthComponent]
@@ -191,7 +194,10 @@ class GetHealthResponse(_message.Message):
     next_runs: _struct_pb2.Struct
     evidence: HealthEvidence
     level: HealthLevel
-    def __init__(self, problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., evidence: _Optional[_Union[HealthEvidence, _Mapping]] = ..., level: _Optional[_Union[HealthLevel, str]] = ...) -> None: ...
+    current_version: int
+    active_version: int
+    active_last_seen: str
+    def __init__(self, problems: _Optional[_Iterable[_Union[HealthProblem, _Mapping]]] = ..., counts: _Optional[_Union[HealthCounts, _Mapping]] = ..., components: _Optional[_Iterable[_Union[HealthComponent, _Mapping]]] = ..., last_cycles: _Optional[_Mapping[str, CycleSummary]] = ..., next_runs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., evidence: _Optional[_Union[HealthEvidence, _Mapping]] = ..., level: _Optional[_Union[HealthLevel, str]] = ..., current_version: _Optional[int] = ..., active_version: _Optional[int] = ..., active_last_seen: _Optional[str] = ...) -> None: ...
 
 class HealthEvidence(_message.Message):
     __slots__ = ("cycle_id", "as_of")
@@ -279,3 +285,23 @@ class Cycle(_message.Message):
     base_version: int
     requested_by: str
     def __init__(self, cycle_id: _Optional[str] = ..., bot_id: _Optional[str] = ..., kind: _Optional[_Union[CycleKind, str]] = ..., dry_run: _Optional[bool] = ..., status: _Optional[_Union[CycleStatus, str]] = ..., queued_at: _Optional[str] = ..., started_at: _Optional[str] = ..., finished_at: _Optional[str] = ..., inputs: _Optional[_Mapping[str, int]] = ..., changes: _Optional[_Iterable[_Union[CycleChange, _Mapping]]] = ..., applied_version: _Optional[int] = ..., error: _Optional[str] = ..., base_version: _Optional[int] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
+class ReportActivationRequest(_message.Message):
+    __slots__ = ("bot_id", "version")
+    BOT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    bot_id: str
+    version: int
+    def __init__(self, bot_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Activation(_message.Message):
+    __slots__ = ("key_id", "version", "first_seen", "last_seen")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    version: int
+    first_seen: str
+    last_seen: str
+    def __init__(self, key_id: _Optional[str] = ..., version: _Optional[int] = ..., first_seen: _Optional[str] = ..., last_seen: _Optional[str] = ...) -> None: ...

@@ -70,6 +70,11 @@ class LearningServiceStub:
                 request_serializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.GetCycleRequest.SerializeToString,
                 response_deserializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.Cycle.FromString,
                 _registered_method=True)
+        self.ReportActivation = channel.unary_unary(
+                '/edgeloop.v1.LearningService/ReportActivation',
+                request_serializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.ReportActivationRequest.SerializeToString,
+                response_deserializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.Activation.FromString,
+                _registered_method=True)
 
 
 class LearningServiceServicer:
@@ -133,6 +138,15 @@ class LearningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportActivation(self, request, context):
+        """Report the param version the caller's key runs now (REST POST
+        /v1/bots/{bot}/activations). GetParams and WatchParams also accept the metadata
+        `edgeloop-active-version: N`, recorded the same way as the REST header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LearningServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +184,11 @@ def add_LearningServiceServicer_to_server(servicer, server):
                     servicer.GetCycle,
                     request_deserializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.GetCycleRequest.FromString,
                     response_serializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.Cycle.SerializeToString,
+            ),
+            'ReportActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportActivation,
+                    request_deserializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.ReportActivationRequest.FromString,
+                    response_serializer=proto_dot_edgeloop_dot_v1_dot_learning__pb2.Activation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,6 +381,33 @@ class LearningService:
             '/edgeloop.v1.LearningService/GetCycle',
             proto_dot_edgeloop_dot_v1_dot_learning__pb2.GetCycleRequest.SerializeToString,
             proto_dot_edgeloop_dot_v1_dot_learning__pb2.Cycle.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/edgeloop.v1.LearningService/ReportActivation',
+            proto_dot_edgeloop_dot_v1_dot_learning__pb2.ReportActivationRequest.SerializeToString,
+            proto_dot_edgeloop_dot_v1_dot_learning__pb2.Activation.FromString,
             options,
             channel_credentials,
             insecure,

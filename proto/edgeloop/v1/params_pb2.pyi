@@ -158,7 +158,7 @@ class Rule(_message.Message):
     def __init__(self, id: _Optional[str] = ..., when: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., effect: _Optional[str] = ..., stats: _Optional[_Mapping[str, float]] = ..., since: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
 
 class ParamDocument(_message.Message):
-    __slots__ = ("bot_id", "version", "created_at", "source", "cycle_id", "default_weight", "weights", "signal_horizons", "gates", "sizing", "blocked_combos", "allocation", "hold_time", "weights_by_regime", "direction_routing", "rules")
+    __slots__ = ("bot_id", "version", "created_at", "source", "cycle_id", "default_weight", "weights", "signal_horizons", "gates", "sizing", "blocked_combos", "allocation", "hold_time", "expires_at", "weights_by_regime", "direction_routing", "rules")
     class WeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +200,7 @@ class ParamDocument(_message.Message):
     BLOCKED_COMBOS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATION_FIELD_NUMBER: _ClassVar[int]
     HOLD_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_BY_REGIME_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_ROUTING_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
@@ -216,7 +217,8 @@ class ParamDocument(_message.Message):
     blocked_combos: _containers.RepeatedCompositeFieldContainer[BlockedCombo]
     allocation: Allocation
     hold_time: HoldTime
+    expires_at: str
     weights_by_regime: _containers.MessageMap[str, RegimeWeights]
     direction_routing: _containers.ScalarMap[str, str]
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
-    def __init__(self, bot_id: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[str] = ..., source: _Optional[_Union[ParamSource, str]] = ..., cycle_id: _Optional[str] = ..., default_weight: _Optional[float] = ..., weights: _Optional[_Mapping[str, float]] = ..., signal_horizons: _Optional[_Mapping[str, str]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., sizing: _Optional[_Union[Sizing, _Mapping]] = ..., blocked_combos: _Optional[_Iterable[_Union[BlockedCombo, _Mapping]]] = ..., allocation: _Optional[_Union[Allocation, _Mapping]] = ..., hold_time: _Optional[_Union[HoldTime, _Mapping]] = ..., weights_by_regime: _Optional[_Mapping[str, RegimeWeights]] = ..., direction_routing: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+    def __init__(self, bot_id: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[str] = ..., source: _Optional[_Union[ParamSource, str]] = ..., cycle_id: _Optional[str] = ..., default_weight: _Optional[float] = ..., weights: _Optional[_Mapping[str, float]] = ..., signal_horizons: _Optional[_Mapping[str, str]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., sizing: _Optional[_Union[Sizing, _Mapping]] = ..., blocked_combos: _Optional[_Iterable[_Union[BlockedCombo, _Mapping]]] = ..., allocation: _Optional[_Union[Allocation, _Mapping]] = ..., hold_time: _Optional[_Union[HoldTime, _Mapping]] = ..., expires_at: _Optional[str] = ..., weights_by_regime: _Optional[_Mapping[str, RegimeWeights]] = ..., direction_routing: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
