@@ -261,6 +261,30 @@ COMBOS_REPORT: dict[str, Any] = {
     ],
     **_REPORT,
 }
+SLICES_REPORT: dict[str, Any] = {
+    "items": [
+        {
+            "component": "ofi",
+            "horizon": "5m",
+            "slice_by": "symbol_direction",
+            "symbol": "BTCUSDT",
+            "direction": "long",
+            "strategy": None,
+            "n": 842,
+            "ev_bps": 6.1,
+            "t": 5.2,
+            "pooled_ev_bps": 1.4,
+            "shrunk_ev_bps": 5.7,
+            "shrink": 0.91,
+            "contrast_t": 4.4,
+            "contrast_p": 1.1e-05,
+            "eligible": True,
+            "flagged": True,
+        }
+    ],
+    **_REPORT,
+}
+
 RULES_REPORT: dict[str, Any] = {
     "items": [
         {

@@ -232,6 +232,15 @@ OPERATIONS: dict[str, Op] = {
         "tested them: n, EV after fees, t, p, whether each is a rule of the document, and why not." + _REPORT,
         ex.RULES_REPORT,
     ),
+    "slices_report": Op(
+        "getSlicesReport",
+        "bot",
+        "Per component and slice (symbol x direction, strategy): outcomes, EV in bps and its t, the EV "
+        "shrunk toward the component's pooled EV (empirical Bayes: small slices show mostly the pool), and "
+        "`flagged` where the slice differs from the rest of the component with significance held across "
+        "all slices (Holm)." + _REPORT,
+        ex.SLICES_REPORT,
+    ),
     # Routes of branches merged in parallel (admin keys, activations): ready for them when they land.
     "list_admin_keys": Op(
         "listAdminKeys",

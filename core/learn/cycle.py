@@ -29,6 +29,7 @@ from core.learn.reports import all_reports
 from core.learn.routing import learn_routing
 from core.learn.rules import Candidate, learn_rules, rules_report
 from core.learn.sizing import learn_sizing
+from core.learn.slices import slice_stats, slices_report
 from core.learn.weights import component_outcome_counts, learn_weights
 from core.schemas.config import LearningConfig
 from core.schemas.duration import duration_seconds
@@ -149,6 +150,7 @@ def run_cycle(
     if kind == "comprehensive":
         reports = all_reports(enriched, sections, config, weight_stats, combos)
         reports["rules"] = rules_report(candidates, sections.rules, config)
+        reports["slices"] = slices_report(slice_stats(enriched, sections, config), config)
 
     sig = enriched.signals
     counts = {

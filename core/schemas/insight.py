@@ -126,6 +126,29 @@ class RuleReportRow(BaseModel):
     rejected_because: str | None = Field(None, description="Why it is not a rule (null when kept).")
 
 
+class SliceReportRow(BaseModel):
+    component: str
+    horizon: str = Field(
+        ..., description="The component's horizon (its `signal_horizons` entry, else the evaluation one)."
+    )
+    slice_by: str = Field(..., description="`symbol_direction` or `strategy`.")
+    symbol: str | None = None
+    direction: Direction | None = None
+    strategy: str | None = None
+    n: int = Field(..., description="Resolved signals carrying the component in this slice.")
+    ev_bps: float | None = Field(None, description="Mean of sign(score) x return in the slice, bps.")
+    t: float | None = Field(None, description="Its t-statistic (significance layer, overlap-robust).")
+    pooled_ev_bps: float | None = Field(None, description="The component's EV over all its signals, bps.")
+    shrunk_ev_bps: float | None = Field(
+        None, description="The slice's EV shrunk toward the pool (empirical Bayes): what to believe for it."
+    )
+    shrink: float | None = Field(None, description="Weight of the slice's own EV in the shrunk figure (0..1).")
+    contrast_t: float | None = Field(None, description="t of slice EV minus the rest of the component's EV.")
+    contrast_p: float | None = Field(None, description="Its two-sided p-value.")
+    eligible: bool = Field(..., description="Enough outcomes in the slice and in the rest to be tested.")
+    flagged: bool = Field(..., description="The slice differs from the rest, Holm across all eligible slices.")
+
+
 class MissedReportRow(BaseModel):
     event_id: str
     symbol: str

@@ -205,3 +205,34 @@ async def test_rules_report_lists_candidates_kept_and_rejected(client: httpx.Asy
     proposed = {c["path"]: c["new"] for c in record["changes"] if c["path"].startswith("rules[")}
     assert {r["id"] for r in kept.values()} == {path[len("rules[") : -1] for path in proposed}
     assert {rule["effect"] for rule in proposed.values()} == {"avoid", "prefer"}
+
+
+async def test_slices_report_after_a_comprehensive_cycle(client: httpx.AsyncClient) -> None:
+    headers = await create_bot(client)
+    signals = [
+        signal(
+            ts=T0 + k * MIN,
+            price=100.0 + 0.5 * k,
+            direction="long" if k % 2 == 0 else "short",
+            components={"ofi": 1.0 if k % 3 else -1.0},
+            strategy="breakout" if k % 4 else "reversion",
+        )
+        for k in range(120)
+    ]
+    await post(client, headers, [*signals, *marks("BTCUSDT", T0, 200, slope=0.5)])
+    response = await client.get("/v1/bots/alpha/reports/slices", headers=headers)
+    assert response.status_code == 404 and response.json()["code"] == "report_not_ready"
+    record = await cycle(client, headers)
+    response = await client.get("/v1/bots/alpha/reports/slices", headers=headers, params={"limit": 500})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["cycle_id"] == record["cycle_id"]
+    rows = {(r["slice_by"], r["symbol"], r["direction"], r["strategy"]): r for r in body["items"]}
+    assert set(rows) == {
+        ("symbol_direction", "BTCUSDT", "long", None),
+        ("symbol_direction", "BTCUSDT", "short", None),
+        ("strategy", None, None, "breakout"),
+        ("strategy", None, None, "reversion"),
+    }
+    assert sum(r["n"] for r in body["items"] if r["slice_by"] == "strategy") == 120
+    assert all(r["component"] == "ofi" and r["n"] > 0 and r["pooled_ev_bps"] is not None for r in body["items"])

@@ -16,6 +16,7 @@ from core.schemas.insight import (
     ReportPage,
     RuleReportRow,
     SignalReportRow,
+    SliceReportRow,
 )
 from core.services import insight
 from core.services.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_int_cursor, encode_cursor
@@ -87,4 +88,16 @@ async def rules_report(
 ) -> ReportPage[RuleReportRow]:
     return ReportPage[RuleReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "rules"), limit, cursor)
+    )
+
+
+@router.get(
+    "/bots/{bot}/reports/slices",
+    summary="Per component x (symbol x direction | strategy): EV, t, n, shrunk EV, flagged where it differs",
+)
+async def slices_report(
+    ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> ReportPage[SliceReportRow]:
+    return ReportPage[SliceReportRow].model_validate(
+        _page(await insight.get_report(ctx, caller, bot, "slices"), limit, cursor)
     )
