@@ -261,6 +261,20 @@ COMBOS_REPORT: dict[str, Any] = {
     ],
     **_REPORT,
 }
+CORRELATION_REPORT: dict[str, Any] = {
+    "items": [
+        {
+            "component_a": "momentum",
+            "component_b": "ofi",
+            "n": 1830,
+            "score_corr": 0.87,
+            "n_returns": 1795,
+            "return_corr": 0.62,
+        }
+    ],
+    **_REPORT,
+}
+
 SLICES_REPORT: dict[str, Any] = {
     "items": [
         {

@@ -241,6 +241,14 @@ OPERATIONS: dict[str, Op] = {
         "all slices (Holm)." + _REPORT,
         ex.SLICES_REPORT,
     ),
+    "correlation_report": Op(
+        "getCorrelationReport",
+        "bot",
+        "Per pair of components: how many signals carry both, the correlation of their scores, and of "
+        "their aligned returns at the evaluation horizon. Pairs above `redundancy_threshold` are checked "
+        "for redundancy by the weights." + _REPORT,
+        ex.CORRELATION_REPORT,
+    ),
     # Routes of branches merged in parallel (admin keys, activations): ready for them when they land.
     "list_admin_keys": Op(
         "listAdminKeys",

@@ -16,6 +16,7 @@ from typing import Literal
 from core.learn.allocation import allocation_after, learn_allocation
 from core.learn.attribution import explained_by_combos_and_fee, explained_by_conviction, residual_trades
 from core.learn.combos import combo_key, learn_combos
+from core.learn.correlation import correlation_report, correlations
 from core.learn.enrich import resolve_and_enrich
 from core.learn.fee import learn_fee_gate
 from core.learn.frames import CycleInputs
@@ -151,6 +152,7 @@ def run_cycle(
         reports = all_reports(enriched, sections, config, weight_stats, combos)
         reports["rules"] = rules_report(candidates, sections.rules, config)
         reports["slices"] = slices_report(slice_stats(enriched, sections, config), config)
+        reports["correlation"] = correlation_report(correlations(enriched))
 
     sig = enriched.signals
     counts = {

@@ -149,6 +149,17 @@ class SliceReportRow(BaseModel):
     flagged: bool = Field(..., description="The slice differs from the rest, Holm across all eligible slices.")
 
 
+class CorrelationReportRow(BaseModel):
+    component_a: str
+    component_b: str
+    n: int = Field(..., description="Signals carrying both components (non-zero scores).")
+    score_corr: float | None = Field(None, description="Pearson correlation of their scores (null below 3).")
+    n_returns: int = Field(..., description="Of those, signals with an outcome at the evaluation horizon.")
+    return_corr: float | None = Field(
+        None, description="Correlation of their aligned returns sign(score) x return (null below 3)."
+    )
+
+
 class MissedReportRow(BaseModel):
     event_id: str
     symbol: str

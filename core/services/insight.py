@@ -26,7 +26,7 @@ from core.services.params import get_current_params
 from core.store import repos
 from core.store.models import Cycle
 
-REPORTS = ("signals", "gates", "combos", "missed", "rules", "slices")
+REPORTS = ("signals", "gates", "combos", "missed", "rules", "slices", "correlation")
 PROBLEM_LEVEL_STALE = "warn"  # stale_activation: the bot trades, on old params
 DAY_S = 86_400
 
@@ -160,8 +160,7 @@ QUEUE_CHECK_S = 3.0
 
 
 async def get_report(ctx: ServiceContext, principal: Principal, bot_id: str, name: str) -> dict[str, Any]:
-    """One report (``signals``, ``gates``, ``combos``, ``missed``, ``rules``, ``slices``) of the last succeeded
-    comprehensive cycle.
+    """One report (one of ``REPORTS``) of the last succeeded comprehensive cycle.
 
     Out: {"rows", "cycle_id", "as_of"}; the signals report shows the weights in force now. Before any
     comprehensive cycle has succeeded: a 404 problem ``report_not_ready`` that says how to get one.

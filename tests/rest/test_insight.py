@@ -236,3 +236,22 @@ async def test_slices_report_after_a_comprehensive_cycle(client: httpx.AsyncClie
     }
     assert sum(r["n"] for r in body["items"] if r["slice_by"] == "strategy") == 120
     assert all(r["component"] == "ofi" and r["n"] > 0 and r["pooled_ev_bps"] is not None for r in body["items"])
+
+
+async def test_correlation_report_pairs_components(client: httpx.AsyncClient) -> None:
+    headers = await create_bot(client)
+    signals = [
+        signal(ts=T0 + k * MIN, components={"ofi": float(k % 7) - 3.0, "copy": float(k % 7) - 2.9, "lag": float(k % 5)})
+        for k in range(60)
+    ]
+    await post(client, headers, [*signals, *marks("BTCUSDT", T0, 120, slope=0.5)])
+    response = await client.get("/v1/bots/alpha/reports/correlation", headers=headers)
+    assert response.status_code == 404 and response.json()["code"] == "report_not_ready"
+    record = await cycle(client, headers)
+    body = (await client.get("/v1/bots/alpha/reports/correlation", headers=headers)).json()
+    assert body["cycle_id"] == record["cycle_id"]
+    rows = {(r["component_a"], r["component_b"]): r for r in body["items"]}
+    assert set(rows) == {("copy", "lag"), ("copy", "ofi"), ("lag", "ofi")}
+    # ofi = 0 on a seventh of the signals (not carried): the pair counts only signals carrying both
+    assert rows[("copy", "ofi")]["n"] < 60 and rows[("copy", "ofi")]["score_corr"] > 0.99
+    assert abs(rows[("lag", "ofi")]["score_corr"]) < 0.5

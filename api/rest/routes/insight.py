@@ -10,6 +10,7 @@ from api.rest.deps import Caller, Ctx
 from api.rest.problems import ERROR_RESPONSES
 from core.schemas.insight import (
     ComboReportRow,
+    CorrelationReportRow,
     GateReportRow,
     HealthRead,
     MissedReportRow,
@@ -100,4 +101,16 @@ async def slices_report(
 ) -> ReportPage[SliceReportRow]:
     return ReportPage[SliceReportRow].model_validate(
         _page(await insight.get_report(ctx, caller, bot, "slices"), limit, cursor)
+    )
+
+
+@router.get(
+    "/bots/{bot}/reports/correlation",
+    summary="Per pair of components: correlation of their scores and of their aligned returns, with n",
+)
+async def correlation_report(
+    ctx: Ctx, caller: Caller, bot: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> ReportPage[CorrelationReportRow]:
+    return ReportPage[CorrelationReportRow].model_validate(
+        _page(await insight.get_report(ctx, caller, bot, "correlation"), limit, cursor)
     )
