@@ -1,7 +1,7 @@
 """The learning cycle: resolve outcomes, enrich, run the learners, apply guardrails, propose.
 
-``continuous`` runs weights, blocked combos, the fee gate, the conviction gate and sizing (in that
-order: see core/learn/attribution.py);
+``continuous`` runs weights (redundant components capped: core/learn/redundancy.py), blocked combos,
+the fee gate, the conviction gate and sizing (in that order: see core/learn/attribution.py);
 ``comprehensive`` adds allocation, hold time, direction routing, regime weights, daily rules and the
 reports (counterfactual per gate, missed
 opportunities, per component x horizon attribution, combos).
@@ -25,6 +25,7 @@ from core.learn.guardrails import check_sections
 from core.learn.holdtime import learn_hold_time
 from core.learn.outcomes import Resolution, symbols_without_marks
 from core.learn.proposal import Change, Proposal, jsonable
+from core.learn.redundancy import apply_redundancy
 from core.learn.regimes import learn_regime_weights
 from core.learn.reports import all_reports
 from core.learn.routing import learn_routing
@@ -73,6 +74,9 @@ def run_cycle(
 
     changes: list[Change] = []
     weight_changes, weight_stats, clocks = learn_weights(enriched, current, config, seen, evidence)
+    # Components that say the same thing are paid once (core/learn/redundancy.py).
+    pairs = correlations(enriched)
+    weight_changes = apply_redundancy(enriched, current, config, weight_changes, pairs)
     changes += weight_changes
     # Trade learners in attribution order (core/learn/attribution.py): each later one sees only the
     # trades the earlier ones' changes do not already explain, so one loss moves one thing.
@@ -152,7 +156,7 @@ def run_cycle(
         reports = all_reports(enriched, sections, config, weight_stats, combos)
         reports["rules"] = rules_report(candidates, sections.rules, config)
         reports["slices"] = slices_report(slice_stats(enriched, sections, config), config)
-        reports["correlation"] = correlation_report(correlations(enriched))
+        reports["correlation"] = correlation_report(pairs)
 
     sig = enriched.signals
     counts = {

@@ -16,6 +16,7 @@ def test_correlations_match_numpy_on_signals_carrying_both() -> None:
     rng = np.random.default_rng(3)
     comps = m.inputs.components.copy()
     comps["copy"] = comps["ofi"] + 0.3 * rng.normal(size=len(comps))
+    comps = comps[sorted(comps.columns)]
     comps.loc[::5, "ofi"] = 0.0  # not carried there
     cfg = config()
     enriched, _ = resolve_and_enrich(replace(m.inputs, components=comps), cfg, m.now_ms, 3600)
