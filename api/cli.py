@@ -27,12 +27,16 @@ from core.services.context import ServiceContext
 from core.settings import Settings
 from core.store.db import ensure_migrated, upgrade
 
-app = typer.Typer(help="edgeloop: learning-as-a-service for trading bots.", no_args_is_help=True)
-bots_app = typer.Typer(help="Manage bots.", no_args_is_help=True)
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+# Help texts are plain text: with Rich markup, `[a-z0-9]` in the bot id pattern and `[from, to]` in `archive
+# restore` were read as style tags and vanished from --help.
+app = typer.Typer(help="edgeloop: learning-as-a-service for trading bots.", no_args_is_help=True, rich_markup_mode=None)
+bots_app = typer.Typer(help="Manage bots.", no_args_is_help=True, rich_markup_mode=None)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(bots_app, name="bots")
 app.add_typer(keys_app, name="keys")
-archive_app = typer.Typer(help="Parquet archives of expired events (EDGELOOP_ARCHIVE_DIR).", no_args_is_help=True)
+archive_app = typer.Typer(
+    help="Parquet archives of expired events (EDGELOOP_ARCHIVE_DIR).", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(archive_app, name="archive")
 
 T = TypeVar("T")
@@ -185,7 +189,7 @@ def serve(
     port: Port = None,
     grpc_port: Annotated[int | None, typer.Option(help="gRPC port (env EDGELOOP_GRPC_PORT).")] = None,
 ) -> None:
-    """API + gRPC + (without EDGELOOP_REDIS_URL) the embedded job runner, in one process."""
+    """API + gRPC + (without EDGELOOP_REDIS_URL) the embedded job runner in a child process it supervises."""
     settings = load_settings(host=host, port=port, grpc_port=grpc_port)
     check_database(settings)
     _port_must_be_free(settings.host, settings.port, "EDGELOOP_PORT")
@@ -228,7 +232,8 @@ async def _serve(settings: Settings) -> None:
 
 @app.command()
 def grpc(
-    host: Host = None, port: Annotated[int | None, typer.Option(help="Port (env EDGELOOP_GRPC_PORT).")] = None
+    host: Annotated[str | None, typer.Option(help="Bind address (env EDGELOOP_GRPC_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env EDGELOOP_GRPC_PORT).")] = None,
 ) -> None:
     """Run the gRPC server only (LearningService, grpc.health.v1, reflection)."""
     from api.grpc.server import run_grpc
@@ -246,7 +251,7 @@ def worker() -> None:
 
     settings = load_settings()
     if not settings.redis_url:
-        _fail("`edgeloop worker` needs EDGELOOP_REDIS_URL; without Redis, `edgeloop serve` runs jobs in-process")
+        _fail("`edgeloop worker` needs EDGELOOP_REDIS_URL; without Redis, `edgeloop serve` runs the jobs itself")
     check_database(settings)
     run_worker(settings)
 
